@@ -1,0 +1,103 @@
+package dev.principia.engine;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * One sequence under generation. Prefill, decode and chunking are arithmetic on two counters:
+ * {@code numComputedTokens} (positions whose KV is in the slot) and {@code numTokens()} (prompt +
+ * generated). Owned by the engine thread.
+ */
+final class Sequence {
+    final RequestState request;
+    final int index;
+    final SamplingParams params;
+    final SequenceController controller;
+    final SplittableRandom random;
+    final int numPromptTokens;
+
+    private int[] tokens;
+    private int numTokens;
+    int numComputedTokens;
+    SequenceStatus status = SequenceStatus.WAITING;
+    int slot = -1;
+    String error;
+
+    /** Sequence whose KV this one copies instead of computing its first {@code forkAt} tokens; null = none. */
+    Sequence forkParent;
+    int forkAt;
+    /** Children still waiting to copy this sequence's KV; its slot outlives it while > 0. */
+    int numPendingForks;
+    int numForkedTokens;
+
+    Sequence(RequestState request, int index, SequenceSpec spec) {
+        this.request = request;
+        this.index = index;
+        this.params = spec.params();
+        this.controller = spec.controller();
+        this.random = new SplittableRandom(spec.params().seed());
+        this.tokens = Arrays.copyOf(spec.promptTokens(), spec.promptTokens().length + Math.min(spec.params().maxNewTokens(), 1024));
+        this.numTokens = spec.promptTokens().length;
+        this.numPromptTokens = numTokens;
+    }
+
+    int numTokens() {
+        return numTokens;
+    }
+
+    int numGenerated() {
+        return numTokens - numPromptTokens;
+    }
+
+    int numUncomputed() {
+        return numTokens - numComputedTokens;
+    }
+
+    int token(int i) {
+        return tokens[i];
+    }
+
+    int[] tokens(int from, int to) {
+        return Arrays.copyOfRange(tokens, from, to);
+    }
+
+    /** Whether the first {@code n} tokens of both sequences are equal. */
+    int commonPrefix(Sequence other) {
+        int n = Math.min(numTokens, other.numTokens);
+        int i = 0;
+        while (i < n && tokens[i] == other.tokens[i]) i++;
+        return i;
+    }
+
+    void append(int token) {
+        if (numTokens == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
+        }
+        tokens[numTokens++] = token;
+    }
+
+    int[] generated() {
+        return Arrays.copyOfRange(tokens, numPromptTokens, numTokens);
+    }
+
+    boolean isFinishedWithoutSlot() {
+        return status.isFinished() && slot < 0;
+    }
+
+    int priority() {
+        return request.request.priority();
+    }
+
+    long arrival() {
+        return request.arrival;
+    }
+
+    SequenceOutput output() {
+        return new SequenceOutput(index, generated(), status, error, numForkedTokens);
+    }
+
+    @Override
+    public String toString() {
+        return request.request.id() + "#" + index + "[" + status + " " + numComputedTokens + "/" + numTokens + " slot " + slot + "]";
+    }
+}
