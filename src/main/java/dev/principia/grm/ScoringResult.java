@@ -1,0 +1,36 @@
+package dev.principia.grm;
+
+import java.util.List;
+
+/**
+ * The answer to one scoring request.
+ *
+ * @param rewards    per response, original order: vote sum over counted valid samples
+ * @param meanScores per response: mean score over counted valid samples
+ * @param ranks      per response: 1 = best, ties broken by the seed
+ * @param bestIndex  original index of the winning response
+ * @param samples    every sample run, in sample order
+ * @param seed       the seed used (the request's, or the one drawn)
+ */
+public record ScoringResult(String id, double[] rewards, double[] meanScores, int[] ranks, int bestIndex,
+                            List<SampleResult> samples, Usage usage, long seed) {
+    public ScoringResult {
+        samples = List.copyOf(samples);
+    }
+
+    /**
+     * One GRM sample.
+     *
+     * @param order         order[j] = original index of the response shown j-th
+     * @param scores        scores in original order, empty when invalid
+     * @param forced        the score block came from constrained decoding near the token limit
+     */
+    public record SampleResult(int[] order, String text, int[] scores, boolean valid, String invalidReason, boolean forced,
+                               float metaScore, boolean counted, long seed, int numGeneratedTokens) {
+    }
+
+    /** Token and time accounting. */
+    public record Usage(long promptTokens, long generatedTokens, int samplesRun, int samplesValid, int samplesForced,
+                        long queueMillis, long computeMillis) {
+    }
+}
