@@ -1,0 +1,298 @@
+package dev.principia.grm;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The GRM user prompt, rendered from a template text.
+ *
+ * <p>Syntax, a small subset of Mustache:
+ * <ul>
+ *   <li>{@code {{query}}}: the content of the last user turn.</li>
+ *   <li>{@code {{conversation}}}: the turns before the query, one {@code role: content} per line.</li>
+ *   <li>{@code {{responses}}}: every response, presented order, as
+ *       {@code [The Begin of Response i]\n<text>\n[The End of Response i]}, blank line between, i = 1..n.</li>
+ *   <li>{@code {{num_responses}}}: n. {@code {{score_line}}}: {@code Scores: \boxed{s1, ..., sn}} for this n.</li>
+ *   <li>{@code {{principles}}}: caller principles as a numbered list {@code 1. ...}, one per line.</li>
+ *   <li>{@code {{#principles}}...{{/principles}}}, {@code {{#conversation}}...{{/conversation}}}: rendered
+ *       only when there are caller principles / earlier turns.</li>
+ *   <li>{@code {{#responses}}...{{/responses}}}: rendered once per response, in which {@code {{index}}}
+ *       (1-based) and {@code {{response}}} (its text) are defined.</li>
+ * </ul>
+ * Whitespace inside braces is allowed. A section tag alone on its line removes that whole line. Any other
+ * {@code {{...}}}, an unknown name, an unbalanced or self-nested section, or a template that never shows
+ * the query or the responses is rejected by {@link #of} with an {@link IllegalArgumentException}.
+ *
+ * <p>Escaping: values are inserted in one pass and never re-scanned, so {@code {{...}}} inside user text
+ * stays literal. So that no text can forge a response boundary, every inserted value (query, turns,
+ * responses, principles) has the {@code [} of {@code [The Begin of Response} and
+ * {@code [The End of Response} (any case) replaced by {@code (}. Nothing else is changed.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class PromptTemplate {
+    public static final String DEFAULT_RESOURCE = "principia/prompts/grm-default.txt";
+
+    private static final Pattern TAG = Pattern.compile("\\{\\{\\s*([#/]?)\\s*([A-Za-z_]+)\\s*}}");
+    private static final Pattern MARKER = Pattern.compile("(?i)\\[(\\s*the\\s+(?:begin|end)\\s+of\\s+response)");
+    private static final Set<String> VARIABLES =
+            Set.of("query", "conversation", "responses", "num_responses", "score_line", "principles");
+    private static final Set<String> LOOP_VARIABLES = Set.of("index", "response");
+    private static final Set<String> SECTIONS = Set.of("principles", "conversation", "responses");
+
+    private sealed interface Node permits Text, Variable, Section {
+    }
+
+    private record Text(String text) implements Node {
+    }
+
+    private record Variable(String name) implements Node {
+    }
+
+    private record Section(String name, List<Node> body) implements Node {
+    }
+
+    private record Tag(int start, int end, String kind, String name, boolean standalone) {
+    }
+
+    private final String text;
+    private final List<Node> nodes;
+
+    private PromptTemplate(String text, List<Node> nodes) {
+        this.text = text;
+        this.nodes = nodes;
+    }
+
+    /** Parses and validates a template; the message of the exception names the problem and its line. */
+    public static PromptTemplate of(String text) {
+        if (text == null) throw new IllegalArgumentException("template must not be null");
+        return new PromptTemplate(text, parse(text));
+    }
+
+    /** The built-in template, {@value #DEFAULT_RESOURCE} on the class path. */
+    public static PromptTemplate loadDefault() {
+        try (InputStream in = PromptTemplate.class.getClassLoader().getResourceAsStream(DEFAULT_RESOURCE)) {
+            if (in == null) throw new IllegalStateException("missing resource " + DEFAULT_RESOURCE);
+            return of(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + DEFAULT_RESOURCE, e);
+        }
+    }
+
+    /** The template source as given. */
+    public String text() {
+        return text;
+    }
+
+    public String render(Conversation conversation, List<String> responsesInPresentedOrder) {
+        return render(conversation, responsesInPresentedOrder, List.of());
+    }
+
+    /**
+     * @param conversation              the query and its history
+     * @param responsesInPresentedOrder at least one, none null
+     * @param principles                caller principles, none null; null or empty means none
+     */
+    public String render(Conversation conversation, List<String> responsesInPresentedOrder, List<String> principles) {
+        if (conversation == null) throw new IllegalArgumentException("conversation must not be null");
+        if (responsesInPresentedOrder == null || responsesInPresentedOrder.isEmpty()) {
+            throw new IllegalArgumentException("at least one response is required");
+        }
+        requireNoNulls(responsesInPresentedOrder, "response");
+        List<String> given = principles == null ? List.of() : principles;
+        requireNoNulls(given, "principle");
+        StringBuilder out = new StringBuilder(text.length() + 256);
+        renderNodes(nodes, new Values(conversation, responsesInPresentedOrder, given, -1), out);
+        return out.toString();
+    }
+
+    private static void requireNoNulls(List<String> values, String what) {
+        for (int i = 0; i < values.size(); i++) {
+            if (values.get(i) == null) throw new IllegalArgumentException(what + " " + i + " must not be null");
+        }
+    }
+
+    private record Values(Conversation conversation, List<String> responses, List<String> principles, int index) {
+        Values at(int i) {
+            return new Values(conversation, responses, principles, i);
+        }
+    }
+
+    private static void renderNodes(List<Node> nodes, Values v, StringBuilder out) {
+        for (Node node : nodes) {
+            if (node instanceof Text t) {
+                out.append(t.text());
+            } else if (node instanceof Variable var) {
+                out.append(value(var.name(), v));
+            } else if (node instanceof Section s) {
+                switch (s.name()) {
+                    case "responses" -> {
+                        for (int i = 0; i < v.responses().size(); i++) renderNodes(s.body(), v.at(i), out);
+                    }
+                    case "principles" -> {
+                        if (!v.principles().isEmpty()) renderNodes(s.body(), v, out);
+                    }
+                    case "conversation" -> {
+                        if (!v.conversation().history().isEmpty()) renderNodes(s.body(), v, out);
+                    }
+                    default -> throw new IllegalStateException("unvalidated section " + s.name());
+                }
+            }
+        }
+    }
+
+    private static String value(String name, Values v) {
+        return switch (name) {
+            case "query" -> defang(v.conversation().query());
+            case "conversation" -> {
+                List<String> lines = new ArrayList<>();
+                for (Turn t : v.conversation().history()) lines.add(defang(t.role()) + ": " + defang(t.content()));
+                yield String.join("\n", lines);
+            }
+            case "responses" -> {
+                List<String> blocks = new ArrayList<>();
+                for (int i = 0; i < v.responses().size(); i++) blocks.add(responseBlock(i + 1, v.responses().get(i)));
+                yield String.join("\n\n", blocks);
+            }
+            case "num_responses" -> Integer.toString(v.responses().size());
+            case "score_line" -> {
+                StringBuilder b = new StringBuilder("Scores: \\boxed{");
+                for (int i = 1; i <= v.responses().size(); i++) b.append(i > 1 ? ", s" : "s").append(i);
+                yield b.append('}').toString();
+            }
+            case "principles" -> {
+                List<String> lines = new ArrayList<>();
+                for (int i = 0; i < v.principles().size(); i++) lines.add((i + 1) + ". " + defang(v.principles().get(i)));
+                yield String.join("\n", lines);
+            }
+            case "index" -> Integer.toString(v.index() + 1);
+            case "response" -> defang(v.responses().get(v.index()));
+            default -> throw new IllegalStateException("unvalidated variable " + name);
+        };
+    }
+
+    /** The fixed block {@code {{responses}}} renders for response number {@code i} (1-based). */
+    static String responseBlock(int i, String response) {
+        return "[The Begin of Response " + i + "]\n" + defang(response) + "\n[The End of Response " + i + "]";
+    }
+
+    /** Neutralises forged response boundaries; see the class comment. */
+    static String defang(String value) {
+        return MARKER.matcher(value).replaceAll("($1");
+    }
+
+    private static List<Node> parse(String text) {
+        List<Tag> tags = scanTags(text);
+        Deque<Tag> open = new ArrayDeque<>();
+        Deque<List<Node>> bodies = new ArrayDeque<>();
+        bodies.push(new ArrayList<>());
+        boolean showsQuery = false;
+        boolean showsResponses = false;
+        int textFrom = 0;
+        for (Tag tag : tags) {
+            int textTo = tag.standalone() ? lineStart(text, tag.start()) : tag.start();
+            if (textTo > textFrom) bodies.peek().add(new Text(text.substring(textFrom, textTo)));
+            textFrom = tag.standalone() ? lineEndInclusive(text, tag.end()) : tag.end();
+            String where = " at line " + lineOf(text, tag.start());
+            String name = tag.name();
+            boolean inLoop = open.stream().anyMatch(t -> t.name().equals("responses"));
+            switch (tag.kind()) {
+                case "" -> {
+                    if (LOOP_VARIABLES.contains(name) && !inLoop) {
+                        throw new IllegalArgumentException("{{" + name + "}}" + where + " is only defined inside {{#responses}}");
+                    }
+                    if (!VARIABLES.contains(name) && !LOOP_VARIABLES.contains(name)) {
+                        throw new IllegalArgumentException("unknown placeholder {{" + name + "}}" + where);
+                    }
+                    showsQuery |= name.equals("query");
+                    showsResponses |= name.equals("responses") || name.equals("response");
+                    bodies.peek().add(new Variable(name));
+                }
+                case "#" -> {
+                    if (!SECTIONS.contains(name)) throw new IllegalArgumentException("unknown section {{#" + name + "}}" + where);
+                    if (open.stream().anyMatch(t -> t.name().equals(name))) {
+                        throw new IllegalArgumentException("{{#" + name + "}}" + where + " is nested inside itself");
+                    }
+                    open.push(tag);
+                    bodies.push(new ArrayList<>());
+                }
+                default -> {
+                    if (open.isEmpty()) throw new IllegalArgumentException("{{/" + name + "}}" + where + " closes no section");
+                    Tag opener = open.pop();
+                    if (!opener.name().equals(name)) {
+                        throw new IllegalArgumentException("{{/" + name + "}}" + where + " closes {{#" + opener.name()
+                                + "}} opened at line " + lineOf(text, opener.start()));
+                    }
+                    List<Node> body = bodies.pop();
+                    bodies.peek().add(new Section(name, List.copyOf(body)));
+                }
+            }
+        }
+        if (!open.isEmpty()) {
+            Tag opener = open.peek();
+            throw new IllegalArgumentException("{{#" + opener.name() + "}} at line " + lineOf(text, opener.start()) + " is never closed");
+        }
+        if (textFrom < text.length()) bodies.peek().add(new Text(text.substring(textFrom)));
+        if (!showsQuery) throw new IllegalArgumentException("template never shows {{query}}");
+        if (!showsResponses) throw new IllegalArgumentException("template never shows the responses ({{responses}} or {{response}})");
+        return List.copyOf(bodies.pop());
+    }
+
+    private static List<Tag> scanTags(String text) {
+        List<Tag> tags = new ArrayList<>();
+        Matcher m = TAG.matcher(text);
+        int from = 0;
+        while (true) {
+            int brace = text.indexOf("{{", from);
+            if (brace < 0) break;
+            if (!m.find(brace) || m.start() != brace) {
+                int to = text.indexOf("}}", brace);
+                String shown = to < 0 ? text.substring(brace, Math.min(text.length(), brace + 20)) : text.substring(brace, to + 2);
+                throw new IllegalArgumentException("malformed tag '" + shown + "' at line " + lineOf(text, brace));
+            }
+            String kind = m.group(1);
+            boolean standalone = !kind.isEmpty() && isBlank(text, lineStart(text, m.start()), m.start())
+                    && isBlank(text, m.end(), lineEnd(text, m.end()));
+            tags.add(new Tag(m.start(), m.end(), kind, m.group(2), standalone));
+            from = m.end();
+        }
+        return tags;
+    }
+
+    private static boolean isBlank(String s, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (!Character.isWhitespace(s.charAt(i))) return false;
+        }
+        return true;
+    }
+
+    private static int lineStart(String s, int index) {
+        return s.lastIndexOf('\n', index - 1) + 1;
+    }
+
+    /** Index of the newline ending the line that holds {@code index}, or the text length. */
+    private static int lineEnd(String s, int index) {
+        int nl = s.indexOf('\n', index);
+        return nl < 0 ? s.length() : nl;
+    }
+
+    private static int lineEndInclusive(String s, int index) {
+        int end = lineEnd(s, index);
+        return end < s.length() ? end + 1 : end;
+    }
+
+    private static int lineOf(String s, int index) {
+        int line = 1;
+        for (int i = 0; i < index; i++) if (s.charAt(i) == '\n') line++;
+        return line;
+    }
+}
