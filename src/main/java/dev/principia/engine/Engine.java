@@ -138,6 +138,7 @@ public final class Engine implements AutoCloseable {
                 for (Runnable command; (command = inbox.poll()) != null; ) command.run();
                 expireDeadlines();
                 if (scheduler.hasWork()) step();
+                releaseFreedSlots();
                 complete();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -145,16 +146,24 @@ public final class Engine implements AutoCloseable {
             } catch (RuntimeException | Error e) {
                 LOG.log(Level.SEVERE, "engine " + name + " loop error; failing active requests", e);
                 for (RequestState r : new ArrayList<>(active)) scheduler.abort(r, "internal engine error: " + e);
+                releaseFreedSlots();
                 complete();
             }
         }
         for (Runnable command; (command = inbox.poll()) != null; ) command.run();
         for (RequestState r : new ArrayList<>(active)) scheduler.abort(r, "server is shutting down");
+        releaseFreedSlots();
         complete();
+    }
+
+    /** Frees in the backend the slots of sequences that finished or were aborted since the last step. */
+    private void releaseFreedSlots() {
+        for (int slot : scheduler.drainFreedSlots()) backend.freeKv(slot);
     }
 
     private void step() {
         long t0 = System.nanoTime();
+        releaseFreedSlots();
         SchedulerOutput output = scheduler.schedule();
         for (int slot : output.freedSlots()) backend.freeKv(slot);
         for (SchedulerOutput.Fork f : output.forks()) backend.copyKv(f.srcSlot(), f.dstSlot(), f.numTokens());

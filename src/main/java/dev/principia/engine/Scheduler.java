@@ -234,6 +234,14 @@ final class Scheduler {
         metrics.abortedRequests.increment();
     }
 
+    /** Slots released since the last call or step, for the backend to free before they are reused. */
+    List<Integer> drainFreedSlots() {
+        if (pendingFrees.isEmpty()) return List.of();
+        List<Integer> frees = new ArrayList<>(pendingFrees);
+        pendingFrees.clear();
+        return frees;
+    }
+
     /** Requests whose last sequence finished since the previous call. */
     List<RequestState> drainFinished() {
         List<RequestState> done = new ArrayList<>(finishedRequests);

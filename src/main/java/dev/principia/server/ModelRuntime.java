@@ -1,0 +1,157 @@
+package dev.principia.server;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.jboss.logging.Logger;
+
+import dev.principia.backend.onnx.OnnxBackend;
+import dev.principia.budget.BudgetPolicy;
+import dev.principia.engine.Engine;
+import dev.principia.engine.EngineConfig;
+import dev.principia.grm.GrmScorer;
+import dev.principia.grm.PromptTemplate;
+import dev.principia.grm.ScoringException;
+import dev.principia.grm.ScoringLimits;
+import dev.principia.model.DefaultModel;
+import dev.principia.model.ModelDirectory;
+import dev.principia.model.OnnxExports;
+import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * Owns the loaded GRM: model directory, ONNX Runtime backend, engine and scorer. Loads at start-up;
+ * a model that fails to load leaves the server up and NOT_SERVING (calls get UNAVAILABLE with the
+ * reason) instead of crashing in a restart loop. Drains on shutdown.
+ */
+@ApplicationScoped
+public class ModelRuntime {
+    private static final Logger LOG = Logger.getLogger(ModelRuntime.class);
+    static final String SERVICE = "principia.v1.RewardService";
+
+    enum State { LOADING, SERVING, FAILED, DRAINING }
+
+    @Inject
+    PrincipiaConfig config;
+    @Inject
+    MeterRegistry registry;
+    @Inject
+    GrpcHealthStorage health;
+
+    private volatile State state = State.LOADING;
+    private volatile String failure = "";
+    private ModelDirectory model;
+    private OnnxBackend backend;
+    private Engine engine;
+    private GrmScorer scorer;
+    private PromptTemplate promptTemplate;
+    private BudgetPolicy policy;
+    private ExecutorService executor;
+
+    void onStart(@Observes StartupEvent event) {
+        setHealth(ServingStatus.NOT_SERVING);
+        try {
+            load();
+            state = State.SERVING;
+            setHealth(ServingStatus.SERVING);
+        } catch (RuntimeException | java.io.IOException e) {
+            state = State.FAILED;
+            failure = e.getMessage();
+            LOG.errorf(e, "GRM failed to load; serving NOT_SERVING until fixed: %s", e.getMessage());
+        }
+    }
+
+    private void load() throws java.io.IOException {
+        long t0 = System.nanoTime();
+        PrincipiaConfig.Model mc = config.model();
+        Path dir;
+        boolean embedded = mc.dir().isEmpty();
+        if (embedded) {
+            dir = DefaultModel.ensure(mc.cacheDir(), mc.defaultSeed(), LOG::info);
+            LOG.infof("embedded default GRM (tiny random weights, seed %d) at %s", mc.defaultSeed(), dir);
+        } else {
+            dir = mc.dir().get();
+        }
+        model = ModelDirectory.open(dir, embedded);
+        Path onnx = OnnxExports.ensure(model, mc.cacheDir(), LOG::info);
+        PrincipiaConfig.Engine ec = config.engine();
+        int threads = config.backend().intraOpThreads();
+        backend = new OnnxBackend(onnx, model.config(), new OnnxBackend.Options(
+                threads, ec.maxNumSeqs(), Math.min(ec.maxModelLen(), model.config().maxPositionEmbeddings())));
+        engine = new Engine("grm", backend, new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), ec.kvCacheTokens(),
+                ec.maxPendingRequests(), ec.maxModelLen()), new EngineMetricsBinder(registry, "grm"));
+        EngineMetricsBinder.bindGauges(registry, "grm", engine);
+        promptTemplate = config.prompt().templateFile().isPresent()
+                ? PromptTemplate.of(Files.readString(config.prompt().templateFile().get()))
+                : PromptTemplate.loadDefault();
+        PrincipiaConfig.Limits lc = config.limits();
+        policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
+                config.defaults().temperature());
+        executor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+            Thread t = new Thread(r, "grm-postprocess");
+            t.setDaemon(true);
+            return t;
+        });
+        scorer = new GrmScorer(engine, model.tokenizer(), model.chatTemplate(), promptTemplate,
+                model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(), policy,
+                new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
+                        lc.maxPromptTokens()), executor);
+        LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on onnxruntime-cpu after %d ms", dir.getFileName(),
+                model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
+                model.config().vocabSize(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        state = State.DRAINING;
+        setHealth(ServingStatus.NOT_SERVING);
+        if (engine != null) engine.close();
+        if (backend != null) backend.close();
+        if (executor != null) executor.shutdown();
+        if (model != null) model.tokenizer().close();
+    }
+
+    private void setHealth(ServingStatus status) {
+        health.setStatus(GrpcHealthStorage.DEFAULT_SERVICE_NAME, status);
+        health.setStatus(SERVICE, status);
+    }
+
+    /** The scorer, or UNAVAILABLE with the reason while loading, after a failed load, or while draining. */
+    GrmScorer scorer() {
+        return switch (state) {
+            case SERVING -> scorer;
+            case LOADING -> throw new ScoringException(ScoringException.Kind.UNAVAILABLE, "the GRM is still loading; retry shortly");
+            case DRAINING -> throw new ScoringException(ScoringException.Kind.UNAVAILABLE, "the server is shutting down; retry on another replica");
+            case FAILED -> throw new ScoringException(ScoringException.Kind.UNAVAILABLE, "the GRM failed to load: " + failure);
+        };
+    }
+
+    State state() {
+        return state;
+    }
+
+    ModelDirectory model() {
+        return model;
+    }
+
+    Engine engine() {
+        return engine;
+    }
+
+    BudgetPolicy policy() {
+        return policy;
+    }
+
+    PromptTemplate promptTemplate() {
+        return promptTemplate;
+    }
+}

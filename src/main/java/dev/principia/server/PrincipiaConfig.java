@@ -1,0 +1,116 @@
+package dev.principia.server;
+
+import java.nio.file.Path;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Every {@code principia.*} key, with its default. README's configuration table mirrors this file. */
+@ConfigMapping(prefix = "principia")
+public interface PrincipiaConfig {
+
+    Model model();
+
+    Backend backend();
+
+    Engine engine();
+
+    Limits limits();
+
+    Defaults defaults();
+
+    Prompt prompt();
+
+    interface Model {
+        /** HF model directory of the GRM; unset = the embedded tiny random model. */
+        Optional<Path> dir();
+
+        /** Where the embedded default model and ONNX exports are written. */
+        @WithDefault("${user.home}/.cache/principia")
+        Path cacheDir();
+
+        /** Seed of the embedded default model's random weights. */
+        @WithDefault("20250403")
+        long defaultSeed();
+    }
+
+    interface Backend {
+        /** ONNX Runtime intra-op threads; 0 = one per available core. */
+        @WithDefault("0")
+        int intraOpThreads();
+    }
+
+    interface Engine {
+        /** Sequences running at once (each holds a KV slot). */
+        @WithDefault("64")
+        int maxNumSeqs();
+
+        /** Tokens fed to the model per step; bounds prefill chunks so decodes keep flowing. */
+        @WithDefault("512")
+        int maxNumBatchedTokens();
+
+        /** KV cache pool, in tokens across all running sequences. */
+        @WithDefault("131072")
+        int kvCacheTokens();
+
+        /** Requests admitted but unfinished; beyond it calls get RESOURCE_EXHAUSTED. */
+        @WithDefault("256")
+        int maxPendingRequests();
+
+        /** Longest sequence (prompt + generated); capped by the model's max_position_embeddings. */
+        @WithDefault("8192")
+        int maxModelLen();
+    }
+
+    interface Limits {
+        @WithDefault("16")
+        int maxResponses();
+
+        @WithDefault("32")
+        int maxSamples();
+
+        @WithDefault("2048")
+        int maxNewTokens();
+
+        /** Characters in any one turn, response or principle. */
+        @WithDefault("32768")
+        int maxStringChars();
+
+        @WithDefault("64")
+        int maxConversationTurns();
+
+        @WithDefault("32")
+        int maxPrinciples();
+
+        @WithDefault("6144")
+        int maxPromptTokens();
+
+        /** Items in one ScoreBatch call. */
+        @WithDefault("256")
+        int maxBatchItems();
+
+        /** ScoreStream items scored at once per call; further items wait (backpressure). */
+        @WithDefault("64")
+        int maxStreamInFlight();
+    }
+
+    interface Defaults {
+        /** k when a request leaves budget.samples at 0. */
+        @WithDefault("1")
+        int samples();
+
+        /** Tokens per sample when a request leaves budget.max_new_tokens unset. */
+        @WithDefault("256")
+        int maxNewTokens();
+
+        /** Temperature when k > 1 and the request leaves it unset (the paper's 0.5). */
+        @WithDefault("0.5")
+        float temperature();
+    }
+
+    interface Prompt {
+        /** A GRM prompt template file replacing the built-in one (syntax: see README). */
+        Optional<Path> templateFile();
+    }
+}

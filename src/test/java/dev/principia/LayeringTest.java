@@ -1,0 +1,45 @@
+package dev.principia;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Only {@code server} may know Quarkus, CDI, Mutiny, gRPC and Micrometer; dependencies point one way. */
+class LayeringTest {
+    private static JavaClasses classes;
+
+    @BeforeAll
+    static void importClasses() {
+        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .importPackages("dev.principia");
+    }
+
+    @Test
+    void corePackagesAreFrameworkFree() {
+        noClasses().that().resideInAnyPackage("dev.principia.grm..", "dev.principia.budget..", "dev.principia.engine..",
+                        "dev.principia.model..", "dev.principia.backend..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta.enterprise..", "jakarta.inject..",
+                        "io.smallrye.mutiny..", "io.grpc..", "io.micrometer..", "dev.principia.api..")
+                .because("core code is plain Java, testable in milliseconds; only server knows frameworks")
+                .check(classes);
+    }
+
+    @Test
+    void dependenciesPointOneWay() {
+        noClasses().that().resideInAnyPackage("dev.principia.grm..", "dev.principia.budget..", "dev.principia.engine..",
+                        "dev.principia.model..", "dev.principia.backend..")
+                .should().dependOnClassesThat().resideInAPackage("dev.principia.server..").check(classes);
+        noClasses().that().resideInAnyPackage("dev.principia.engine..", "dev.principia.budget..", "dev.principia.backend..",
+                        "dev.principia.model..")
+                .should().dependOnClassesThat().resideInAPackage("dev.principia.grm..").check(classes);
+        noClasses().that().resideInAnyPackage("dev.principia.backend..", "dev.principia.model..")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.principia.engine..", "dev.principia.budget..")
+                .check(classes);
+        noClasses().that().resideInAPackage("dev.principia.model..")
+                .should().dependOnClassesThat().resideInAPackage("dev.principia.backend..").check(classes);
+    }
+}

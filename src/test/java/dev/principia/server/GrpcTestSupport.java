@@ -1,0 +1,35 @@
+package dev.principia.server;
+
+import java.util.concurrent.TimeUnit;
+
+import dev.principia.api.v1.Budget;
+import dev.principia.api.v1.ScoreRequest;
+import dev.principia.api.v1.Turn;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+
+/** A real gRPC channel to the test server, and request builders. */
+final class GrpcTestSupport {
+    static final int PORT = 9001;
+
+    private GrpcTestSupport() {
+    }
+
+    static ManagedChannel channel() {
+        return NettyChannelBuilder.forAddress("localhost", PORT).usePlaintext().build();
+    }
+
+    static void close(ManagedChannel channel) throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    /** A request with {@code n} responses, k samples and a generation limit that keeps tests fast. */
+    static ScoreRequest.Builder request(String id, int n, int k, int maxNewTokens) {
+        ScoreRequest.Builder b = ScoreRequest.newBuilder().setId(id)
+                .addConversation(Turn.newBuilder().setRole("system").setContent("Be helpful."))
+                .addConversation(Turn.newBuilder().setRole("user").setContent("Name a prime number greater than 10."))
+                .setBudget(Budget.newBuilder().setSamples(k).setMaxNewTokens(maxNewTokens).setSeed(1234));
+        for (int i = 0; i < n; i++) b.addResponses("Response " + i + ": " + (11 + 2 * i) + " is prime.");
+        return b;
+    }
+}
