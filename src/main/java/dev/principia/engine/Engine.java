@@ -212,15 +212,15 @@ public final class Engine implements AutoCloseable {
     }
 
     private void complete() {
+        numRunning = scheduler.numRunning();
+        numWaiting = scheduler.numWaiting();
+        kvUsedTokens = scheduler.kvUsedTokens();
         long now = System.nanoTime();
         for (RequestState r : scheduler.drainFinished()) {
             active.remove(r);
             numPending.decrementAndGet();
             r.future.complete(r.result(now));
         }
-        numRunning = scheduler.numRunning();
-        numWaiting = scheduler.numWaiting();
-        kvUsedTokens = scheduler.kvUsedTokens();
     }
 
     /** Stops the loop; pending requests complete as aborted. Does not close the backend. */

@@ -125,7 +125,13 @@ public final class ChatTemplate {
         context.put("add_generation_prompt", addGenerationPrompt);
         context.put("bos_token", bosToken);
         context.put("eos_token", eosToken);
+        RAISED.remove();
         RenderResult result = jinjava.renderForResult(template, context);
+        String raised = RAISED.get();
+        RAISED.remove();
+        if (raised != null) {
+            throw new IllegalArgumentException("chat template raised: " + raised);
+        }
         for (TemplateError error : result.getErrors()) {
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
                 throw new IllegalArgumentException("chat template failed at line " + error.getLineno() + ": " + error.getMessage());
@@ -218,8 +224,12 @@ public final class ChatTemplate {
         return eosToken;
     }
 
-    /** Bound to {@code raise_exception(msg)} inside templates. */
+    /** Message of the last {@code raise_exception} on this thread's render, if any. */
+    private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+
+    /** Bound to {@code raise_exception(msg)} inside templates; the render then fails with the message. */
     public static String raiseException(String message) {
+        if (RAISED.get() == null) RAISED.set(message);
         throw new IllegalArgumentException("chat template raised: " + message);
     }
 }

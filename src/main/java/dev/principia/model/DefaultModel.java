@@ -47,6 +47,7 @@ public final class DefaultModel {
                     Files.copy(in, tmp.resolve(name));
                 }
             }
+            Files.createDirectories(tmp.resolve(OnnxExports.ONNX_SUBDIR));
             OnnxExporter.exportDecoder(tmp, tmp.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE));
             Files.writeString(tmp.resolve(COMPLETE), "seed " + seed + "\n");
             try {

@@ -66,7 +66,7 @@ public class ModelRuntime {
             setHealth(ServingStatus.SERVING);
         } catch (RuntimeException | java.io.IOException e) {
             state = State.FAILED;
-            failure = e.getMessage();
+            failure = e instanceof java.io.IOException ? e.toString() : e.getMessage();
             LOG.errorf(e, "GRM failed to load; serving NOT_SERVING until fixed: %s", e.getMessage());
         }
     }
