@@ -13,7 +13,10 @@ import dev.principia.api.v1.Turn;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
+import org.eclipse.microprofile.config.ConfigProvider;
+
 import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 
 /**
@@ -29,6 +32,8 @@ public class Main {
             Usage:
               principia [serve]            start the server (gRPC on :9000, metrics on :8080/q/metrics)
               principia score [options]    score one request against a running server and print rewards
+              principia demo [options]     start the server, score the built-in example (score options
+                                           apply), print the rewards and keep serving
               principia --help
 
             Server configuration is read from principia.* properties (-Dprincipia.model.dir=/path, or
@@ -55,8 +60,29 @@ public class Main {
         if (args.length > 0 && args[0].equals("score")) {
             System.exit(score(Arrays.copyOfRange(args, 1, args.length)));
         }
+        if (args.length > 0 && args[0].equals("demo")) {
+            Quarkus.run(Demo.class, Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         String[] rest = args.length > 0 && args[0].equals("serve") ? Arrays.copyOfRange(args, 1, args.length) : args;
         Quarkus.run(rest);
+    }
+
+    /** {@code demo}: serve, score the built-in example against ourselves once, print it, keep serving. */
+    public static class Demo implements QuarkusApplication {
+        @Override
+        public int run(String... args) {
+            int port = ConfigProvider.getConfig().getOptionalValue("quarkus.grpc.server.port", Integer.class).orElse(9000);
+            String[] scoreArgs = new String[args.length + 2];
+            scoreArgs[0] = "--target";
+            scoreArgs[1] = "localhost:" + port;
+            System.arraycopy(args, 0, scoreArgs, 2, args.length);
+            int rc = score(scoreArgs);
+            System.out.println(rc == 0 ? "demo request scored; still serving on port " + port + " (Ctrl-C to stop)"
+                    : "demo request failed (exit " + rc + "); still serving on port " + port);
+            Quarkus.waitForExit();
+            return 0;
+        }
     }
 
     static int score(String[] args) {

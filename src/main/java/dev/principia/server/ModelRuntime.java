@@ -64,9 +64,9 @@ public class ModelRuntime {
             load();
             state = State.SERVING;
             setHealth(ServingStatus.SERVING);
-        } catch (RuntimeException | java.io.IOException e) {
+        } catch (RuntimeException | java.io.IOException | LinkageError e) {
             state = State.FAILED;
-            failure = e instanceof java.io.IOException ? e.toString() : e.getMessage();
+            failure = e instanceof RuntimeException && e.getMessage() != null ? e.getMessage() : e.toString();
             LOG.errorf(e, "GRM failed to load; serving NOT_SERVING until fixed: %s", e.getMessage());
         }
     }
