@@ -32,10 +32,12 @@ import java.util.List;
  *
  * <p>Execution: entries with one token are run together in one call, their pasts left-padded to the
  * longest past P and the padding hidden by {@code attention_mask} zeros; entries with several tokens
- * run one call each (B = 1). Copy costs per call, per layer and K/V: the pasts are copied in
- * ({@code B * kvHeads * P * headDim} floats), ONNX Runtime copies them into {@code present}, and only
- * the new positions of {@code present} are copied back into the slots. {@link #copyKv} copies
- * {@code numTokens} positions of every layer.
+ * run one call each (B = 1). Copy costs per call, per layer and K/V, in floats (T = P + S): the
+ * pasts are packed into reused direct buffers that ONNX Runtime reads in place ({@code B*kvHeads*P*headDim});
+ * the graph's Concat writes {@code present} ({@code B*kvHeads*T*headDim}); reading {@code present} back
+ * copies it to the Java heap ({@code B*kvHeads*T*headDim}); only the S new positions then go into the
+ * slots. Logits cost {@code B*S*vocab} floats. {@link #copyKv} copies {@code numTokens} positions of
+ * every layer; growing a slot re-lays its arrays.
  *
  * <p>Not thread-safe, as {@link Backend} allows.
  */
@@ -59,6 +61,8 @@ public final class OnnxBackend implements Backend {
     private final BackendInfo info;
     private final int numLayers, numKvHeads, headDim, vocabSize;
     private final KvSlot[] slots;
+    /** Reused direct input buffers, index 2 * layer + (0 key, 1 value); grown on demand. */
+    private final ByteBuffer[] pastBuffers;
 
     public OnnxBackend(Path onnxFile, ModelConfig config, Options options) {
         if (options.maxPositions() > config.maxPositionEmbeddings()) {
@@ -72,6 +76,7 @@ public final class OnnxBackend implements Backend {
         this.info = new BackendInfo("onnxruntime-cpu", vocabSize, numLayers, numKvHeads, headDim,
                 options.maxPositions(), options.maxSlots());
         this.slots = new KvSlot[options.maxSlots()];
+        this.pastBuffers = new ByteBuffer[2 * numLayers];
         this.env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setIntraOpNumThreads(options.intraOpThreads());
@@ -179,15 +184,20 @@ public final class OnnxBackend implements Backend {
         }
     }
 
-    /** Direct buffer [B, kvHeads, past, headDim]; entry i's positions sit at [past - len_i, past). */
+    /** Direct buffer [B, kvHeads, past, headDim]; entry i's positions sit at [past - len_i, past), padding is 0. */
     private FloatBuffer packPast(List<Batch.Entry> group, int layer, boolean key, int past) {
-        FloatBuffer buf = ByteBuffer.allocateDirect(group.size() * numKvHeads * past * headDim * Float.BYTES)
-                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        int numFloats = group.size() * numKvHeads * past * headDim;
+        int bi = 2 * layer + (key ? 0 : 1);
+        if (pastBuffers[bi] == null || pastBuffers[bi].capacity() < numFloats * Float.BYTES) {
+            pastBuffers[bi] = ByteBuffer.allocateDirect(Math.max(numFloats * Float.BYTES * 3 / 2, 64)).order(ByteOrder.nativeOrder());
+        }
+        FloatBuffer buf = pastBuffers[bi].clear().asFloatBuffer().limit(numFloats);
         for (int i = 0; i < group.size(); i++) {
             int len = group.get(i).startPosition();
             KvSlot slot = slot(group.get(i).slot());
             for (int h = 0; h < numKvHeads; h++) {
-                buf.position(((i * numKvHeads + h) * past + past - len) * headDim);
+                buf.position((i * numKvHeads + h) * past * headDim);
+                for (int j = (past - len) * headDim; j > 0; j--) buf.put(0f);
                 if (len > 0) slot.readHead(layer, key, h, len, buf);
             }
         }

@@ -4,8 +4,11 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.principia.model.DType;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.ReferenceDecoder;
+import dev.principia.model.Safetensors;
+import dev.principia.model.SafetensorsWriter;
 import dev.principia.model.TestModels;
 import dev.principia.model.TinyModel;
 import org.junit.jupiter.api.Test;
@@ -20,6 +23,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -54,6 +58,35 @@ class OnnxExporterTest {
         for (int t = 0; t < PROMPT.length; t++) worst = Math.max(worst, ReferenceDecoder.relativeError(got[t], ref[t]));
         System.out.printf("%s prefill: max relative error %.2e over %d positions%n", spec.modelType(), worst, PROMPT.length);
         assertTrue(worst <= 1e-4, spec.modelType() + ": relative error " + worst);
+    }
+
+    @Test
+    void bf16CheckpointExportsAndMatchesReference() throws Exception {
+        TinyModel.Spec spec = TestModels.llama();
+        Path f32 = dir.resolve("f32");
+        TinyModel.generate(spec, 8, f32);
+        Path bf16 = dir.resolve("bf16");
+        Files.createDirectories(bf16);
+        Files.copy(f32.resolve(ModelConfig.FILE_NAME), bf16.resolve(ModelConfig.FILE_NAME));
+        try (Safetensors st = Safetensors.open(f32)) {
+            var w = new SafetensorsWriter();
+            for (String name : st.names()) w.add(name, DType.BF16, st.tensor(name).shape(), st.tensor(name));
+            w.write(bf16.resolve(Safetensors.SINGLE_FILE));
+        }
+        Path onnx = bf16.resolve("model.onnx");
+        OnnxExporter.exportDecoder(bf16, onnx);
+        double[][] ref = new ReferenceDecoder(bf16).forward(PROMPT);
+        float[][] got = runPrompt(onnx, spec.toConfig(), PROMPT, allOnes(PROMPT.length));
+        assertTrue(ReferenceDecoder.relativeError(got[PROMPT.length - 1], ref[PROMPT.length - 1]) <= 1e-4);
+    }
+
+    @Test
+    void missingTensorIsNamed() throws Exception {
+        TinyModel.generate(TestModels.qwen2(), 1, dir);
+        String qwen3 = TestModels.qwen2().toConfig().toJson().replace("Qwen2", "Qwen3").replace("qwen2", "qwen3");
+        Files.writeString(dir.resolve(ModelConfig.FILE_NAME), qwen3);
+        var e = assertThrows(IllegalArgumentException.class, () -> OnnxExporter.exportDecoder(dir, dir.resolve("m.onnx")));
+        assertTrue(e.getMessage().contains("model.layers.0.self_attn.q_norm.weight"), e.getMessage());
     }
 
     @Test
