@@ -21,7 +21,7 @@ import dev.principia.model.onnx.OnnxExporter;
  */
 public final class DefaultModel {
     /** Bump when the generated files change, so stale caches are not reused. */
-    static final int FORMAT_VERSION = 1;
+    static final int FORMAT_VERSION = 2;
     private static final String RESOURCES = "/principia/default-model/";
     private static final String COMPLETE = ".complete";
 
@@ -48,7 +48,7 @@ public final class DefaultModel {
                 }
             }
             Files.createDirectories(tmp.resolve(OnnxExports.ONNX_SUBDIR));
-            OnnxExporter.exportDecoder(tmp, tmp.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE));
+            OnnxExporter.exportDecoder(tmp, tmp.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE), OnnxExports.SERVING);
             Files.writeString(tmp.resolve(COMPLETE), "seed " + seed + "\n");
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);

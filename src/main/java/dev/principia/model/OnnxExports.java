@@ -17,6 +17,11 @@ import dev.principia.model.onnx.OnnxExporter;
 public final class OnnxExports {
     public static final String ONNX_SUBDIR = "onnx";
     public static final String ONNX_FILE = "model.onnx";
+    /**
+     * Serving exports compute logits for the last position only: the engine samples from nothing else,
+     * and a 512-token prefill chunk over a 152k vocabulary would otherwise produce 300 MB of logits.
+     */
+    public static final OnnxExporter.Options SERVING = new OnnxExporter.Options(false, true);
 
     private OnnxExports() {
     }
@@ -32,7 +37,7 @@ public final class OnnxExports {
         log.accept("exporting " + model.dir() + " to ONNX at " + target);
         Files.createDirectories(target.getParent());
         Path tmp = target.resolveSibling(ONNX_FILE + ".partial");
-        OnnxExporter.exportDecoder(model.dir(), tmp);
+        OnnxExporter.exportDecoder(model.dir(), tmp, SERVING);
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         return target;
     }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs a benchmark from benchmark/ against this checkout.
+#   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
+#   benchmark/run.sh load [options]                             Score load against a running server (see --help)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-engine}; shift || true
+./mvnw -B -q -o test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test \
+  || ./mvnw -B -q test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test
+# A manifest-only jar carries the class path, as Surefire does: with a 24 kB -cp command line,
+# ONNX Runtime's native initialisation crashed (SIGSEGV) on this machine.
+root=$(pwd)
+{
+  echo "Manifest-Version: 1.0"
+  printf 'Class-Path: %s\n' "$(for p in "$root/target/test-classes/" "$root/target/classes/" $(tr ':' ' ' < target/bench-classpath.txt); do printf 'file://%s ' "$p"; done)" | fold -w 70 | sed '2,$s/^/ /'
+} > target/bench-manifest.txt
+(cd target && jar cfm bench-classpath.jar bench-manifest.txt)
+cp=target/bench-classpath.jar
+case "$what" in
+  engine) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
+  load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
+  *) echo "unknown benchmark '$what' (engine, load)" >&2; exit 2 ;;
+esac
