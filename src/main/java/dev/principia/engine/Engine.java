@@ -40,6 +40,9 @@ public final class Engine implements AutoCloseable {
     private volatile int numWaiting;
     private volatile int kvUsedTokens;
     private volatile long lastStepNanos = 1_000_000;
+    private volatile long pendingWorkTokens;
+    /** Exponential moving average of tokens fed per second of step time; 0 until the first step. */
+    private volatile double tokensPerSecond;
     private long arrivals;
 
     public Engine(String name, Backend backend, EngineConfig config, EngineListener listener) {
@@ -115,9 +118,30 @@ public final class Engine implements AutoCloseable {
         return numWaiting;
     }
 
+    /** Sequences admitted to the scheduler and not finished (waiting or running). */
+    public int numPendingSamples() {
+        return numRunning + numWaiting;
+    }
+
     /** Requests submitted and not yet finished. */
     public int numPendingRequests() {
         return numPending.get();
+    }
+
+    /** Time of the last step that ran, in nanoseconds. */
+    public long lastStepNanos() {
+        return lastStepNanos;
+    }
+
+    /**
+     * Estimated milliseconds before a request submitted now starts to be served: the work ahead of it
+     * ({@code pendingWorkTokens}) at the recent step throughput. 0 when idle.
+     */
+    public double estimatedWaitMillis() {
+        double rate = tokensPerSecond;
+        long work = pendingWorkTokens;
+        if (work == 0) return 0;
+        return rate <= 0 ? 0 : work * 1000.0 / rate;
     }
 
     public int kvUsedTokens() {
@@ -195,6 +219,8 @@ public final class Engine implements AutoCloseable {
         long stepNanos = System.nanoTime() - t0;
         if (!output.scheduled().isEmpty()) {
             lastStepNanos = stepNanos;
+            double rate = output.numTokens() * 1e9 / Math.max(1, stepNanos);
+            tokensPerSecond = tokensPerSecond == 0 ? rate : 0.9 * tokensPerSecond + 0.1 * rate;
             listener.onStep(output.scheduled().size(), output.numTokens(), stepNanos, executeNanos);
         }
         numRunning = scheduler.numRunning();
@@ -212,6 +238,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private void complete() {
+        pendingWorkTokens = scheduler.pendingWorkTokens();
         numRunning = scheduler.numRunning();
         numWaiting = scheduler.numWaiting();
         kvUsedTokens = scheduler.kvUsedTokens();

@@ -1,34 +1,25 @@
 package dev.principia.grm;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ScheduledExecutorService;
 
+import dev.principia.budget.Allocation;
 import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.InvalidBudgetException;
+import dev.principia.budget.LoadPolicy;
 import dev.principia.budget.SampleBudget;
 import dev.principia.engine.Engine;
-import dev.principia.engine.GenerationHandle;
-import dev.principia.engine.GenerationRequest;
-import dev.principia.engine.GenerationResult;
-import dev.principia.engine.QueueFullException;
-import dev.principia.engine.SamplingParams;
-import dev.principia.engine.SequenceOutput;
-import dev.principia.engine.SequenceSpec;
-import dev.principia.engine.SequenceStatus;
 import dev.principia.model.ChatTemplate;
 import dev.principia.model.Tokenizer;
 
 /**
- * Scores responses with a generative reward model: plans k samples (a seeded permutation and seed
- * each), renders and tokenizes one prompt per permutation, submits all samples to the engine as one
- * request (so shared prefixes are computed once), parses each sample's last {@code \boxed{}},
- * un-permutes the scores and votes. Thread-safe; one instance per loaded GRM.
+ * Scores responses with a generative reward model. Validates a request, resolves its budget (caps,
+ * defaults, load-aware degradation) and runs it as a {@link ScoringJob}: k permuted samples through
+ * the engine, parsing of each sample's last {@code \boxed{}}, optional meta-RM filtering, and the
+ * vote. Thread-safe; one instance per loaded GRM.
  */
 public final class GrmScorer {
 
@@ -36,33 +27,29 @@ public final class GrmScorer {
     public record Handle(CompletableFuture<ScoringResult> result, Runnable cancel) {
     }
 
-    private final Engine engine;
-    private final Tokenizer tokenizer;
-    private final ChatTemplate chatTemplate;
-    private final PromptTemplate promptTemplate;
+    /**
+     * The parts a scorer is built from.
+     *
+     * @param tokenTexts          each vocabulary id's text ({@link Tokenizer#tokenTexts}) for the score grammar
+     * @param stopTokenIds        end-of-turn / end-of-sequence ids of the model
+     * @param principlesTemplate  the prompt used when the caller supplies principles
+     * @param metaRm              null when no meta reward model is loaded
+     * @param executor            runs parsing and voting off the engine thread
+     * @param timer               fires anytime-scoring deadlines
+     */
+    public record Parts(Engine engine, Tokenizer tokenizer, ChatTemplate chatTemplate, PromptTemplate promptTemplate,
+                        PromptTemplate principlesTemplate, String[] tokenTexts, int[] stopTokenIds, BudgetPolicy policy,
+                        LoadPolicy loadPolicy, ScoringLimits limits, MetaRm metaRm, Executor executor,
+                        ScheduledExecutorService timer) {
+    }
+
+    private final Parts parts;
     private final JudgmentParser parser = JudgmentParser.defaults();
     private final ScoreForcing.Vocabulary vocabulary;
-    private final BudgetPolicy policy;
-    private final ScoringLimits limits;
-    private final int[] stopTokenIds;
-    private final Executor executor;
 
-    /**
-     * @param tokenTexts   each vocabulary id's text ({@link Tokenizer#tokenTexts}) for the score grammar
-     * @param stopTokenIds end-of-turn / end-of-sequence ids of the model
-     * @param executor     runs parsing and voting off the engine thread
-     */
-    public GrmScorer(Engine engine, Tokenizer tokenizer, ChatTemplate chatTemplate, PromptTemplate promptTemplate,
-                     String[] tokenTexts, int[] stopTokenIds, BudgetPolicy policy, ScoringLimits limits, Executor executor) {
-        this.engine = engine;
-        this.tokenizer = tokenizer;
-        this.chatTemplate = chatTemplate;
-        this.promptTemplate = promptTemplate;
-        this.policy = policy;
-        this.limits = limits;
-        this.stopTokenIds = stopTokenIds.clone();
-        this.executor = executor;
-        this.vocabulary = ScoreForcing.Vocabulary.of(tokenizer.encode(new ScoreGrammar(1, 1, 10).prefix()), tokenTexts);
+    public GrmScorer(Parts parts) {
+        this.parts = parts;
+        this.vocabulary = ScoreForcing.Vocabulary.of(parts.tokenizer().encode(new ScoreGrammar(1, 1, 10).prefix()), parts.tokenTexts());
         if (vocabulary.candidateTokens().length == 0) {
             throw new IllegalArgumentException("the tokenizer has no tokens made of digits, ',', ' ' or '}': score forcing cannot work");
         }
@@ -79,7 +66,7 @@ public final class GrmScorer {
      * @throws ScoringException INVALID_ARGUMENT for bad input, RESOURCE_EXHAUSTED when the engine queue is full
      */
     public Handle score(ScoringRequest request) {
-        request.validate(limits);
+        request.validate(parts.limits());
         Conversation conversation;
         try {
             conversation = new Conversation(request.conversation());
@@ -89,105 +76,83 @@ public final class GrmScorer {
         int n = request.responses().size();
         SampleBudget budget;
         try {
-            budget = policy.resolve(request.budget(), minNewTokens(n));
+            budget = parts.policy().resolve(request.budget(), minNewTokens(n));
         } catch (InvalidBudgetException e) {
             throw new ScoringException(ScoringException.Kind.INVALID_ARGUMENT, e.getMessage());
         }
-        int k = budget.samples();
-        List<int[]> orders = new ArrayList<>(k);
-        List<SequenceSpec> specs = new ArrayList<>(k);
-        List<ScoreForcing> controllers = new ArrayList<>(k);
-        Map<String, int[]> promptsByOrder = new HashMap<>();
-        ScoreGrammar grammar = new ScoreGrammar(n, parser.minScore(), parser.maxScore());
-        int maxModelLen = engine.config().maxModelLen();
-        for (int s = 0; s < k; s++) {
-            long seed = SampleSeeds.derive(budget.seed(), s);
-            int[] order = k == 1 ? Permutations.identity(n) : Permutations.shuffle(n, seed);
-            int[] prompt = promptsByOrder.computeIfAbsent(Arrays.toString(order),
-                    key -> tokenize(conversation, Permutations.present(request.responses(), order), request.principles()));
-            if (prompt.length > limits.maxPromptTokens()) {
-                throw ScoringException.invalid("conversation", "the GRM prompt is " + prompt.length + " tokens; the limit is "
-                        + limits.maxPromptTokens() + " (shorten the conversation or the responses)");
-            }
-            if (prompt.length + budget.maxNewTokens() > maxModelLen) {
-                throw ScoringException.invalid("budget.max_new_tokens", "the GRM prompt is " + prompt.length + " tokens and "
-                        + budget.maxNewTokens() + " new tokens exceed the model's " + maxModelLen + " positions");
-            }
-            ScoreForcing controller = new ScoreForcing(vocabulary, grammar, parser, n);
-            SamplingParams params = new SamplingParams(budget.temperature(), 0, 1f, seed, budget.maxNewTokens(), stopTokenIds);
-            orders.add(order);
-            controllers.add(controller);
-            specs.add(new SequenceSpec(prompt, params, controller));
+        if (request.budget().metaKeep() > 0 && parts.metaRm() == null) {
+            throw ScoringException.invalid("budget.meta_keep", "no meta reward model is loaded on this server (principia.meta-rm.dir)");
         }
-        GenerationHandle handle;
-        try {
-            handle = engine.submit(new GenerationRequest(request.id(), specs, request.priority(), request.deadlineNanos()));
-        } catch (QueueFullException e) {
-            throw new ScoringException(ScoringException.Kind.RESOURCE_EXHAUSTED, e.getMessage(), e);
-        } catch (IllegalStateException e) {
-            throw new ScoringException(ScoringException.Kind.UNAVAILABLE, e.getMessage(), e);
-        }
-        CompletableFuture<ScoringResult> result = handle.result().thenApplyAsync(
-                r -> assemble(request, budget, orders, specs, controllers, r), executor);
-        return new Handle(result, () -> handle.abort("cancelled by the caller"));
+        Allocation allocation = parts.loadPolicy().allocate(budget, request.budget().minSamples(), request.priority(),
+                parts.engine().estimatedWaitMillis(), parts.engine().numPendingSamples());
+        boolean adaptive = request.budget().adaptive() && metaKeep(request, allocation.samples()) == 0;
+        ScoringJob job = new ScoringJob(this, request, conversation, budget, allocation, adaptive);
+        job.start();
+        return new Handle(job.result(), job::cancel);
     }
 
-    private int[] tokenize(Conversation conversation, List<String> presented, List<String> principles) {
-        String user = promptTemplate.render(conversation, presented, principles);
-        String text = chatTemplate.render(List.of(Map.of("role", "user", "content", user)), true, Map.of("enable_thinking", false));
-        return tokenizer.encode(text);
+    /** k_meta for a request of k samples: 0 without a meta-RM, else the request's (capped at k) or ceil(k/2). */
+    int metaKeep(ScoringRequest request, int k) {
+        if (parts.metaRm() == null) return 0;
+        int asked = request.budget().metaKeep();
+        return asked > 0 ? Math.min(asked, k) : MetaFilter.defaultKeep(k);
     }
 
-    private ScoringResult assemble(ScoringRequest request, SampleBudget budget, List<int[]> orders, List<SequenceSpec> specs,
-                                   List<ScoreForcing> controllers, GenerationResult generation) {
-        int n = request.responses().size();
-        List<ScoringResult.SampleResult> samples = new ArrayList<>(orders.size());
-        List<int[]> counted = new ArrayList<>();
-        long promptTokens = 0;
-        long generatedTokens = 0;
-        int numForced = 0;
-        int numErrors = 0;
-        String firstError = null;
-        for (SequenceOutput out : generation.outputs()) {
-            if (out.status() == SequenceStatus.FINISHED_ABORTED) {
-                String why = out.error() == null ? "aborted" : out.error();
-                throw new ScoringException(why.contains("deadline") ? ScoringException.Kind.DEADLINE_EXCEEDED
-                        : ScoringException.Kind.CANCELLED, "request " + request.id() + ": " + why);
-            }
-            int i = out.index();
-            promptTokens += specs.get(i).promptTokens().length - out.numForkedTokens();
-            generatedTokens += out.tokenIds().length;
-            boolean forced = controllers.get(i).forced();
-            numForced += forced ? 1 : 0;
-            String text;
-            Judgment judgment;
-            if (out.status() == SequenceStatus.FINISHED_ERROR) {
-                numErrors++;
-                if (firstError == null) firstError = out.error();
-                text = "";
-                judgment = Judgment.invalid("generation failed: " + out.error());
-            } else {
-                text = tokenizer.decode(out.tokenIds());
-                judgment = parser.parse(text, n);
-            }
-            int[] scores = judgment.valid() ? Permutations.unpermute(judgment.scores(), orders.get(i)) : new int[0];
-            if (judgment.valid()) counted.add(scores);
-            samples.add(new ScoringResult.SampleResult(orders.get(i), text, scores, judgment.valid(),
-                    judgment.valid() ? "" : judgment.invalidReason(), forced, 0f, judgment.valid(),
-                    specs.get(i).params().seed(), out.tokenIds().length));
-        }
-        if (numErrors == samples.size()) {
-            throw new ScoringException(ScoringException.Kind.INTERNAL, "request " + request.id() + ": every sample failed: " + firstError);
-        }
-        if (counted.isEmpty()) {
-            throw new ScoringException(ScoringException.Kind.FAILED_PRECONDITION, "request " + request.id() + ": none of the "
-                    + samples.size() + " samples produced a valid score block (first reason: " + samples.get(0).invalidReason()
-                    + "); raise budget.max_new_tokens or check the prompt template");
-        }
-        Vote vote = Vote.tally(counted, n, SampleSeeds.tieBreak(budget.seed()));
-        ScoringResult.Usage usage = new ScoringResult.Usage(promptTokens, generatedTokens, samples.size(), counted.size(), numForced,
-                TimeUnit.NANOSECONDS.toMillis(generation.queueNanos()), TimeUnit.NANOSECONDS.toMillis(generation.computeNanos()));
-        return new ScoringResult(request.id(), vote.rewards(), vote.meanScores(), vote.ranks(), vote.bestIndex(), samples, usage,
-                budget.seed());
+    /**
+     * How long before a deadline anytime scoring switches samples to forcing: time for the forced
+     * block ({@code reserveTokens} steps at the recent step time, twice over) plus 20 ms.
+     */
+    long anytimeMarginNanos(int reserveTokens) {
+        return 2L * (reserveTokens + 2) * Math.max(1_000_000L, parts.engine().lastStepNanos()) + 20_000_000L;
+    }
+
+    int[] tokenize(PromptTemplate template, Conversation conversation, List<String> presented, List<String> principles) {
+        String user = template.render(conversation, presented, principles);
+        String text = parts.chatTemplate().render(List.of(Map.of("role", "user", "content", user)), true, Map.of("enable_thinking", false));
+        return parts.tokenizer().encode(text);
+    }
+
+    Engine engine() {
+        return parts.engine();
+    }
+
+    Tokenizer tokenizer() {
+        return parts.tokenizer();
+    }
+
+    JudgmentParser parser() {
+        return parser;
+    }
+
+    ScoreForcing.Vocabulary vocabulary() {
+        return vocabulary;
+    }
+
+    PromptTemplate promptTemplate() {
+        return parts.promptTemplate();
+    }
+
+    PromptTemplate principlesTemplate() {
+        return parts.principlesTemplate();
+    }
+
+    ScoringLimits limits() {
+        return parts.limits();
+    }
+
+    int[] stopTokenIds() {
+        return parts.stopTokenIds();
+    }
+
+    MetaRm metaRm() {
+        return parts.metaRm();
+    }
+
+    Executor executor() {
+        return parts.executor();
+    }
+
+    ScheduledExecutorService timer() {
+        return parts.timer();
     }
 }

@@ -41,11 +41,15 @@ import java.util.regex.Pattern;
  */
 public final class PromptTemplate {
     public static final String DEFAULT_RESOURCE = "principia/prompts/grm-default.txt";
+    /** Used when the caller supplies principles: the model writes only the critique and the scores. */
+    public static final String PRINCIPLES_RESOURCE = "principia/prompts/grm-principles.txt";
+    /** The meta reward model's prompt: query, responses in the sample's order, and the sample's judgment. */
+    public static final String META_RESOURCE = "principia/prompts/meta-default.txt";
 
     private static final Pattern TAG = Pattern.compile("\\{\\{\\s*([#/]?)\\s*([A-Za-z_]+)\\s*}}");
     private static final Pattern MARKER = Pattern.compile("(?i)\\[(\\s*the\\s+(?:begin|end)\\s+of\\s+response)");
     private static final Set<String> VARIABLES =
-            Set.of("query", "conversation", "responses", "num_responses", "score_line", "principles");
+            Set.of("query", "conversation", "responses", "num_responses", "score_line", "principles", "judgment");
     private static final Set<String> LOOP_VARIABLES = Set.of("index", "response");
     private static final Set<String> SECTIONS = Set.of("principles", "conversation", "responses");
 
@@ -80,12 +84,7 @@ public final class PromptTemplate {
 
     /** The built-in template, {@value #DEFAULT_RESOURCE} on the class path. */
     public static PromptTemplate loadDefault() {
-        try (InputStream in = PromptTemplate.class.getClassLoader().getResourceAsStream(DEFAULT_RESOURCE)) {
-            if (in == null) throw new IllegalStateException("missing resource " + DEFAULT_RESOURCE);
-            return of(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + DEFAULT_RESOURCE, e);
-        }
+        return loadResource(DEFAULT_RESOURCE);
     }
 
     /** The template source as given. */
@@ -107,12 +106,34 @@ public final class PromptTemplate {
         if (responsesInPresentedOrder == null || responsesInPresentedOrder.isEmpty()) {
             throw new IllegalArgumentException("at least one response is required");
         }
+        return render(conversation, responsesInPresentedOrder, principles, "");
+    }
+
+    /**
+     * Renders a meta-RM prompt: as {@link #render(Conversation, List, List)} plus {@code {{judgment}}},
+     * one GRM sample's principles, critique and scores.
+     */
+    public String render(Conversation conversation, List<String> responsesInPresentedOrder, List<String> principles, String judgment) {
+        if (conversation == null) throw new IllegalArgumentException("conversation must not be null");
+        if (responsesInPresentedOrder == null || responsesInPresentedOrder.isEmpty()) {
+            throw new IllegalArgumentException("at least one response is required");
+        }
         requireNoNulls(responsesInPresentedOrder, "response");
         List<String> given = principles == null ? List.of() : principles;
         requireNoNulls(given, "principle");
         StringBuilder out = new StringBuilder(text.length() + 256);
-        renderNodes(nodes, new Values(conversation, responsesInPresentedOrder, given, -1), out);
+        renderNodes(nodes, new Values(conversation, responsesInPresentedOrder, given, judgment == null ? "" : judgment, -1), out);
         return out.toString();
+    }
+
+    /** Loads a template resource from the class path. */
+    public static PromptTemplate loadResource(String resource) {
+        try (InputStream in = PromptTemplate.class.getClassLoader().getResourceAsStream(resource)) {
+            if (in == null) throw new IllegalStateException("missing resource " + resource);
+            return of(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + resource, e);
+        }
     }
 
     private static void requireNoNulls(List<String> values, String what) {
@@ -121,9 +142,9 @@ public final class PromptTemplate {
         }
     }
 
-    private record Values(Conversation conversation, List<String> responses, List<String> principles, int index) {
+    private record Values(Conversation conversation, List<String> responses, List<String> principles, String judgment, int index) {
         Values at(int i) {
-            return new Values(conversation, responses, principles, i);
+            return new Values(conversation, responses, principles, judgment, i);
         }
     }
 
@@ -174,6 +195,7 @@ public final class PromptTemplate {
                 for (int i = 0; i < v.principles().size(); i++) lines.add((i + 1) + ". " + defang(v.principles().get(i)));
                 yield String.join("\n", lines);
             }
+            case "judgment" -> defang(v.judgment());
             case "index" -> Integer.toString(v.index() + 1);
             case "response" -> defang(v.responses().get(v.index()));
             default -> throw new IllegalStateException("unvalidated variable " + name);

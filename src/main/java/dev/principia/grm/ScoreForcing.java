@@ -36,6 +36,9 @@ final class ScoreForcing implements SequenceController {
     private final StringBuilder forcedText = new StringBuilder();
     private boolean forcing;
     private int numPrefixPending;
+    /** Set from another thread (anytime scoring) to force the score block at the next step. */
+    private volatile boolean forceNow;
+    private boolean forcedEarly;
 
     ScoreForcing(Vocabulary vocabulary, ScoreGrammar grammar, JudgmentParser parser, int numResponses) {
         this.vocabulary = vocabulary;
@@ -54,10 +57,22 @@ final class ScoreForcing implements SequenceController {
         return forcing;
     }
 
+    /** Whether the block was forced by {@link #forceNow()} before the token limit required it. */
+    boolean forcedEarly() {
+        return forcedEarly;
+    }
+
+    /** Anytime scoring: make the sample write its score block now; it finishes within the reserve. */
+    void forceNow() {
+        forceNow = true;
+    }
+
     @Override
     public int[] forced(int numGenerated, int maxNewTokens) {
-        if (!forcing && numGenerated + reserveTokens >= maxNewTokens) {
+        boolean atLimit = numGenerated + reserveTokens >= maxNewTokens;
+        if (!forcing && (atLimit || forceNow)) {
             forcing = true;
+            forcedEarly = !atLimit;
             numPrefixPending = vocabulary.prefixTokens().length;
             return vocabulary.prefixTokens();
         }

@@ -11,9 +11,12 @@ import java.util.List;
  * @param bestIndex  original index of the winning response
  * @param samples    every sample run, in sample order
  * @param seed       the seed used (the request's, or the one drawn)
+ * @param partial    the deadline came first: the vote is over the samples finished by then
+ * @param degraded   k was lowered under load, for {@code degradedReason}
  */
 public record ScoringResult(String id, double[] rewards, double[] meanScores, int[] ranks, int bestIndex,
-                            List<SampleResult> samples, Usage usage, long seed) {
+                            List<SampleResult> samples, Usage usage, long seed, boolean partial, boolean degraded,
+                            String degradedReason) {
     public ScoringResult {
         samples = List.copyOf(samples);
     }
@@ -31,6 +34,6 @@ public record ScoringResult(String id, double[] rewards, double[] meanScores, in
 
     /** Token and time accounting. */
     public record Usage(long promptTokens, long generatedTokens, int samplesRun, int samplesValid, int samplesForced,
-                        long queueMillis, long computeMillis) {
+                        long queueMillis, long computeMillis, int samplesRequested, int samplesSaved, int samplesCounted) {
     }
 }

@@ -14,6 +14,7 @@ import org.jboss.logging.Logger;
 
 import dev.principia.backend.onnx.OnnxBackend;
 import dev.principia.budget.BudgetPolicy;
+import dev.principia.budget.LoadPolicy;
 import dev.principia.engine.Engine;
 import dev.principia.engine.EngineConfig;
 import dev.principia.grm.GrmScorer;
@@ -57,6 +58,8 @@ public class ModelRuntime {
     private PromptTemplate promptTemplate;
     private BudgetPolicy policy;
     private ExecutorService executor;
+    private java.util.concurrent.ScheduledExecutorService timer;
+    private LoadPolicy loadPolicy;
 
     void onStart(@Observes StartupEvent event) {
         setHealth(ServingStatus.NOT_SERVING);
@@ -91,24 +94,40 @@ public class ModelRuntime {
         engine = new Engine("grm", backend, new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), ec.kvCacheTokens(),
                 ec.maxPendingRequests(), ec.maxModelLen()), new EngineMetricsBinder(registry, "grm"));
         EngineMetricsBinder.bindGauges(registry, "grm", engine);
-        promptTemplate = config.prompt().templateFile().isPresent()
-                ? PromptTemplate.of(Files.readString(config.prompt().templateFile().get()))
-                : PromptTemplate.loadDefault();
+        promptTemplate = template(config.prompt().templateFile(), PromptTemplate.DEFAULT_RESOURCE);
+        PromptTemplate principlesTemplate = template(config.prompt().principlesTemplateFile(), PromptTemplate.PRINCIPLES_RESOURCE);
         PrincipiaConfig.Limits lc = config.limits();
         policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
                 config.defaults().temperature());
+        loadPolicy = new LoadPolicy(config.budget().targetQueueWaitMs(), config.budget().maxInFlightSamples());
         executor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "grm-postprocess");
             t.setDaemon(true);
             return t;
         });
-        scorer = new GrmScorer(engine, model.tokenizer(), model.chatTemplate(), promptTemplate,
-                model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(), policy,
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "grm-anytime");
+            t.setDaemon(true);
+            return t;
+        });
+        scorer = new GrmScorer(new GrmScorer.Parts(engine, model.tokenizer(), model.chatTemplate(), promptTemplate, principlesTemplate,
+                model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(), policy, loadPolicy,
                 new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
-                        lc.maxPromptTokens()), executor);
+                        lc.maxPromptTokens()), null, executor, timer));
         LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on onnxruntime-cpu after %d ms", dir.getFileName(),
                 model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
                 model.config().vocabSize(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    }
+
+    private static PromptTemplate template(java.util.Optional<Path> file, String resource) throws java.io.IOException {
+        if (file.isPresent()) {
+            try {
+                return PromptTemplate.of(Files.readString(file.get()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file.get() + ": " + e.getMessage(), e);
+            }
+        }
+        return PromptTemplate.loadResource(resource);
     }
 
     void onStop(@Observes ShutdownEvent event) {
@@ -117,6 +136,7 @@ public class ModelRuntime {
         if (engine != null) engine.close();
         if (backend != null) backend.close();
         if (executor != null) executor.shutdown();
+        if (timer != null) timer.shutdownNow();
         if (model != null) model.tokenizer().close();
     }
 
@@ -149,6 +169,14 @@ public class ModelRuntime {
 
     BudgetPolicy policy() {
         return policy;
+    }
+
+    boolean metaRmLoaded() {
+        return false;
+    }
+
+    LoadPolicy loadPolicy() {
+        return loadPolicy;
     }
 
     PromptTemplate promptTemplate() {

@@ -22,6 +22,18 @@ public interface PrincipiaConfig {
 
     Prompt prompt();
 
+    Budget budget();
+
+    interface Budget {
+        /** Estimated queue wait above which requests that allow it (min_samples set) get fewer samples; 0 = off. */
+        @WithDefault("0")
+        long targetQueueWaitMs();
+
+        /** Samples in flight above which requests that allow it get fewer samples; 0 = no cap. */
+        @WithDefault("0")
+        int maxInFlightSamples();
+    }
+
     interface Model {
         /** HF model directory of the GRM; unset = the embedded tiny random model. */
         Optional<Path> dir();
@@ -112,5 +124,11 @@ public interface PrincipiaConfig {
     interface Prompt {
         /** A GRM prompt template file replacing the built-in one (syntax: see README). */
         Optional<Path> templateFile();
+
+        /** The GRM prompt used when the caller supplies principles (the model writes only critique and scores). */
+        Optional<Path> principlesTemplateFile();
+
+        /** The meta reward model's prompt template ({{judgment}} holds one sample's text). */
+        Optional<Path> metaTemplateFile();
     }
 }

@@ -35,7 +35,8 @@ final class ProtoMapping {
     }
 
     static ScoreResponse toProto(ScoringResult result, boolean returnSamples) {
-        ScoreResponse.Builder out = ScoreResponse.newBuilder().setId(result.id()).setBestIndex(result.bestIndex()).setSeed(result.seed());
+        ScoreResponse.Builder out = ScoreResponse.newBuilder().setId(result.id()).setBestIndex(result.bestIndex()).setSeed(result.seed())
+                .setPartial(result.partial()).setDegraded(result.degraded()).setDegradedReason(result.degradedReason());
         for (int i = 0; i < result.rewards().length; i++) {
             out.addScores(ResponseScore.newBuilder().setReward(result.rewards()[i]).setMeanScore(result.meanScores()[i])
                     .setRank(result.ranks()[i]));
@@ -52,7 +53,8 @@ final class ProtoMapping {
         ScoringResult.Usage u = result.usage();
         out.setUsage(Usage.newBuilder().setPromptTokens(u.promptTokens()).setGeneratedTokens(u.generatedTokens())
                 .setSamplesRun(u.samplesRun()).setSamplesValid(u.samplesValid()).setSamplesForced(u.samplesForced())
-                .setQueueMs(u.queueMillis()).setComputeMs(u.computeMillis()));
+                .setQueueMs(u.queueMillis()).setComputeMs(u.computeMillis()).setSamplesRequested(u.samplesRequested())
+                .setSamplesSaved(u.samplesSaved()).setSamplesCounted(u.samplesCounted()));
         return out.build();
     }
 }

@@ -33,8 +33,8 @@ import io.smallrye.mutiny.infrastructure.Infrastructure;
 /**
  * gRPC front of the reward server. Handlers validate, hand the work to the engine and return at
  * once; tokenization runs on a worker thread, never on the event loop. A client cancel or an expired
- * deadline aborts the request's engine sequences. In ScoreBatch and ScoreStream every item gets
- * exactly one answer and a bad item carries its own error.
+ * deadline (a listener on the call's gRPC {@link Context}) aborts the request's engine sequences. In
+ * ScoreBatch and ScoreStream every item gets exactly one answer and a bad item carries its own error.
  */
 @GrpcService
 public class RewardGrpcService implements RewardService {
@@ -48,8 +48,7 @@ public class RewardGrpcService implements RewardService {
 
     @Override
     public Uni<ScoreResponse> score(ScoreRequest request) {
-        long deadline = callDeadlineNanos();
-        return scoreOne(request, deadline, "Score");
+        return scoreOne(request, callDeadlineNanos(), Context.current(), "Score");
     }
 
     @Override
@@ -63,9 +62,10 @@ public class RewardGrpcService implements RewardService {
                     + " items exceed the limit of " + max + " per ScoreBatch call; split the batch").asRuntimeException());
         }
         long deadline = callDeadlineNanos();
+        Context call = Context.current();
         List<Uni<ScoreResponse>> items = new ArrayList<>(request.getRequestsCount());
         for (ScoreRequest item : request.getRequestsList()) {
-            items.add(scoreOne(item, deadline, "ScoreBatch").onFailure().recoverWithItem(t -> errorItem(item, t)));
+            items.add(scoreOne(item, deadline, call, "ScoreBatch").onFailure().recoverWithItem(t -> errorItem(item, t)));
         }
         return Uni.join().all(items).andFailFast()
                 .map(list -> ScoreBatchResponse.newBuilder().addAllResponses(list).build());
@@ -74,10 +74,11 @@ public class RewardGrpcService implements RewardService {
     @Override
     public Multi<ScoreResponse> scoreStream(Multi<ScoreRequest> requests) {
         long deadline = callDeadlineNanos();
+        Context call = Context.current();
         return requests.onItem().transformToUni(item -> (item.getId().isEmpty()
                         ? Uni.createFrom().<ScoreResponse>failure(Status.INVALID_ARGUMENT.withDescription(
                                 "id: required in ScoreStream, where answers arrive out of order keyed by id").asRuntimeException())
-                        : scoreOne(item, deadline, "ScoreStream"))
+                        : scoreOne(item, deadline, call, "ScoreStream"))
                         .onFailure().recoverWithItem(t -> errorItem(item, t)))
                 .merge(config.limits().maxStreamInFlight());
     }
@@ -87,12 +88,20 @@ public class RewardGrpcService implements RewardService {
         return Uni.createFrom().item(this::serverInfo);
     }
 
-    private Uni<ScoreResponse> scoreOne(ScoreRequest request, long deadlineNanos, String rpc) {
+    /**
+     * Scores one item. {@code call} is the gRPC call's context: when the client cancels (or the call's
+     * deadline passes) the item's engine sequences are aborted.
+     */
+    private Uni<ScoreResponse> scoreOne(ScoreRequest request, long deadlineNanos, Context call, String rpc) {
         long t0 = System.nanoTime();
         return Uni.createFrom().<GrmScorer.Handle>item(() -> runtime.scorer().score(ProtoMapping.toScoring(request, deadlineNanos)))
                 .runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
-                .onItem().transformToUni(handle -> Uni.createFrom().completionStage(handle.result())
-                        .onCancellation().invoke(handle.cancel()))
+                .onItem().transformToUni(handle -> {
+                    Context.CancellationListener onCancel = context -> handle.cancel().run();
+                    call.addListener(onCancel, Runnable::run);
+                    handle.result().whenComplete((r, t) -> call.removeListener(onCancel));
+                    return Uni.createFrom().completionStage(handle.result()).onCancellation().invoke(handle.cancel());
+                })
                 .map(result -> {
                     record(rpc, Status.Code.OK, t0, result);
                     return ProtoMapping.toProto(result, request.getReturnSamples());
@@ -133,6 +142,16 @@ public class RewardGrpcService implements RewardService {
                     .register(registry).increment(u.promptTokens());
             Counter.builder("principia.tokens").description("Tokens per kind").tag("kind", "generated")
                     .register(registry).increment(u.generatedTokens());
+            Counter.builder("principia.samples.saved").description("Samples not run because adaptive voting had decided")
+                    .register(registry).increment(u.samplesSaved());
+            if (result.degraded()) {
+                Counter.builder("principia.requests.degraded").description("Requests whose k was lowered under load")
+                        .tag("rpc", rpc).register(registry).increment();
+            }
+            if (result.partial()) {
+                Counter.builder("principia.requests.partial").description("Requests answered from the samples finished by their deadline")
+                        .tag("rpc", rpc).register(registry).increment();
+            }
         }
     }
 
@@ -154,6 +173,13 @@ public class RewardGrpcService implements RewardService {
         info.setDefaults(Defaults.newBuilder().setSamples(config.defaults().samples())
                 .setMaxNewTokens(config.defaults().maxNewTokens()).setTemperature(config.defaults().temperature()));
         if (runtime.promptTemplate() != null) info.setPromptTemplate(runtime.promptTemplate().text());
+        if (runtime.policy() != null) {
+            var p = runtime.policy();
+            info.setBudgetPolicy(dev.principia.api.v1.BudgetPolicy.newBuilder().setDefaultSamples(p.defaultSamples())
+                    .setMaxSamples(p.maxSamples()).setDefaultMaxNewTokens(p.defaultMaxNewTokens()).setMaxNewTokens(p.maxNewTokensCap())
+                    .setSamplingTemperature(p.samplingTemperature()).setTargetQueueWaitMs(runtime.loadPolicy().targetQueueWaitMillis())
+                    .setMaxInFlightSamples(runtime.loadPolicy().maxInFlightSamples()).setMetaRmLoaded(runtime.metaRmLoaded()));
+        }
         return info.build();
     }
 

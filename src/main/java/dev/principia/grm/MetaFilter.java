@@ -1,0 +1,40 @@
+package dev.principia.grm;
+
+import java.util.Arrays;
+import java.util.Comparator;
+
+/**
+ * Meta-RM guided voting: keep the {@code k_meta} valid samples the meta reward model trusts most.
+ * Ties in meta score are broken by a seeded random order, so the choice replays from the seed.
+ */
+public final class MetaFilter {
+    private MetaFilter() {
+    }
+
+    /**
+     * @param metaScores one per sample; {@code NaN} for samples that cannot be counted (invalid)
+     * @param keep       k_meta, at least 1
+     * @return per sample, whether it is kept (at most {@code keep} are, all with finite scores)
+     */
+    public static boolean[] keepTop(float[] metaScores, int keep, long seed) {
+        if (keep < 1) throw new IllegalArgumentException("keep must be >= 1, got " + keep);
+        int n = metaScores.length;
+        int[] tieKey = Permutations.shuffle(n, seed);
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        Arrays.sort(order, Comparator.<Integer>comparingDouble(i -> Float.isNaN(metaScores[i]) ? Double.POSITIVE_INFINITY : -metaScores[i])
+                .thenComparingInt(i -> tieKey[i]));
+        boolean[] kept = new boolean[n];
+        for (int r = 0, taken = 0; r < n && taken < keep; r++) {
+            if (Float.isNaN(metaScores[order[r]])) break;
+            kept[order[r]] = true;
+            taken++;
+        }
+        return kept;
+    }
+
+    /** The paper's default k_meta: half the samples, rounded up. */
+    public static int defaultKeep(int numSamples) {
+        return (numSamples + 1) / 2;
+    }
+}
