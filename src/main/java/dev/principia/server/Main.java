@@ -34,6 +34,7 @@ public class Main {
               principia score [options]    score one request against a running server and print rewards
               principia demo [options]     start the server, score the built-in example (score options
                                            apply), print the rewards and keep serving
+              principia collect [options]  SPCT data collection against a running server (see below)
               principia --help
 
             Server configuration is read from principia.* properties (-Dprincipia.model.dir=/path, or
@@ -50,6 +51,17 @@ public class Main {
               --seed S                  seed for permutations and sampling (default: random)
               --show-samples            print every sample's scores and text
               --timeout-seconds S       call deadline (default 300)
+
+            collect options (RMB pairwise or best-of-N JSONL in; accepted/rejected trajectories out):
+              --input FILE              labelled JSONL (pair_uid + chosen/reject, or bon_uid + bon_best/loser_list)
+              --out DIR                 appends accepted.jsonl, rejected.jsonl, meta-labels.jsonl, done.txt;
+                                        writes summary.json; items in done.txt are skipped (resumable)
+              --samples N               trajectories per item (default 8)
+              --max-new-tokens N        per trajectory (default 1024)
+              --limit N                 first N items only
+              --in-flight N             items scored at once (default 16)
+              --seed S                  request seed (default 1)
+              --target HOST:PORT        server address (default localhost:9000)
             """;
 
     public static void main(String... args) {
@@ -59,6 +71,9 @@ public class Main {
         }
         if (args.length > 0 && args[0].equals("score")) {
             System.exit(score(Arrays.copyOfRange(args, 1, args.length)));
+        }
+        if (args.length > 0 && args[0].equals("collect")) {
+            System.exit(collect(Arrays.copyOfRange(args, 1, args.length)));
         }
         if (args.length > 0 && args[0].equals("demo")) {
             Quarkus.run(Demo.class, Arrays.copyOfRange(args, 1, args.length));
@@ -158,6 +173,50 @@ public class Main {
             return 1;
         } finally {
             channel.shutdownNow();
+        }
+    }
+
+    static int collect(String[] args) {
+        String target = "localhost:9000";
+        java.nio.file.Path input = null;
+        java.nio.file.Path out = null;
+        int samples = 8;
+        int maxNewTokens = 1024;
+        int limit = 0;
+        int inFlight = 16;
+        long seed = 1;
+        try {
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                switch (a) {
+                    case "--target" -> target = value(args, ++i, a);
+                    case "--input" -> input = java.nio.file.Path.of(value(args, ++i, a));
+                    case "--out" -> out = java.nio.file.Path.of(value(args, ++i, a));
+                    case "--samples" -> samples = Integer.parseInt(value(args, ++i, a));
+                    case "--max-new-tokens" -> maxNewTokens = Integer.parseInt(value(args, ++i, a));
+                    case "--limit" -> limit = Integer.parseInt(value(args, ++i, a));
+                    case "--in-flight" -> inFlight = Integer.parseInt(value(args, ++i, a));
+                    case "--seed" -> seed = Long.parseUnsignedLong(value(args, ++i, a));
+                    default -> throw new IllegalArgumentException("unknown option " + a + " (see --help)");
+                }
+            }
+            if (input == null || out == null) throw new IllegalArgumentException("--input and --out are required");
+        } catch (IllegalArgumentException e) {
+            System.err.println("principia collect: " + e.getMessage());
+            return 2;
+        }
+        try {
+            DataCollector.Summary s = DataCollector.run(new DataCollector.Options(target, input, out, samples, maxNewTokens, limit,
+                    inFlight, seed), System.out);
+            System.out.printf("%d items (%d already done), %d failed: %d trajectories, %d accepted, %d rejected (%d invalid); "
+                    + "wrote %s%n", s.items(), s.skipped(), s.failed(), s.trajectories(), s.accepted(), s.rejected(), s.invalid(), out);
+            return s.failed() == 0 ? 0 : 1;
+        } catch (java.io.IOException e) {
+            System.err.println("principia collect: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return 1;
         }
     }
 
