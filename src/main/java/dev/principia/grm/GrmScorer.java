@@ -34,13 +34,14 @@ public final class GrmScorer {
      * @param stopTokenIds        end-of-turn / end-of-sequence ids of the model
      * @param principlesTemplate  the prompt used when the caller supplies principles
      * @param metaRm              null when no meta reward model is loaded
+     * @param scalarRm            serves {@code mode = SCALAR}; null when no scalar reward model is loaded
      * @param executor            runs parsing and voting off the engine thread
      * @param timer               fires anytime-scoring deadlines
      */
     public record Parts(Engine engine, Tokenizer tokenizer, ChatTemplate chatTemplate, PromptTemplate promptTemplate,
                         PromptTemplate principlesTemplate, String[] tokenTexts, int[] stopTokenIds, BudgetPolicy policy,
-                        LoadPolicy loadPolicy, ScoringLimits limits, MetaRm metaRm, Executor executor,
-                        ScheduledExecutorService timer) {
+                        LoadPolicy loadPolicy, ScoringLimits limits, MetaRm metaRm, ScalarRewardScorer scalarRm,
+                        Executor executor, ScheduledExecutorService timer) {
     }
 
     private final Parts parts;
@@ -72,6 +73,13 @@ public final class GrmScorer {
             conversation = new Conversation(request.conversation());
         } catch (IllegalArgumentException e) {
             throw ScoringException.invalid("conversation", e.getMessage());
+        }
+        if (request.mode() == ScoringRequest.Mode.SCALAR) {
+            if (parts.scalarRm() == null) {
+                throw ScoringException.invalid("mode", "no scalar reward model is loaded on this server (principia.meta-rm.dir)");
+            }
+            CompletableFuture<ScoringResult> scalar = parts.scalarRm().score(request, conversation);
+            return new Handle(scalar, () -> scalar.cancel(false));
         }
         int n = request.responses().size();
         SampleBudget budget;

@@ -10,8 +10,18 @@ import dev.principia.budget.RequestedBudget;
  * @param deadlineNanos {@link System#nanoTime()} by which the answer is due; {@link Long#MAX_VALUE} = none
  */
 public record ScoringRequest(String id, List<Turn> conversation, List<String> responses, List<String> principles,
-                             RequestedBudget budget, boolean returnSamples, int priority, long deadlineNanos) {
+                             RequestedBudget budget, boolean returnSamples, int priority, long deadlineNanos, Mode mode) {
+
+    /** How responses are scored. */
+    public enum Mode {
+        /** GRM samples with principles, critique and scores, voted. */
+        GENERATIVE,
+        /** One pass of a scalar (sequence-classification) reward model per response. */
+        SCALAR
+    }
+
     public ScoringRequest {
+        mode = mode == null ? Mode.GENERATIVE : mode;
         id = id == null ? "" : id;
         conversation = conversation == null ? List.of() : List.copyOf(conversation);
         responses = responses == null ? List.of() : List.copyOf(responses);

@@ -63,7 +63,15 @@ public record Vote(double[] rewards, double[] meanScores, int[] ranks, int bestI
         int numCounted = countedScoresInOriginalOrder.size();
         double[] means = new double[numResponses];
         for (int i = 0; i < numResponses; i++) means[i] = rewards[i] / numCounted;
+        return ranked(rewards, means, numCounted, tieBreakSeed);
+    }
 
+    /**
+     * Ranks responses by reward (higher first), equal rewards ordered by a seeded random key — the
+     * ordering of {@link #tally}, for rewards that come from elsewhere (a scalar reward model).
+     */
+    public static Vote ranked(double[] rewards, double[] means, int numCounted, long tieBreakSeed) {
+        int numResponses = rewards.length;
         int[] tieKey = Permutations.shuffle(numResponses, tieBreakSeed);
         Integer[] byRank = new Integer[numResponses];
         for (int i = 0; i < numResponses; i++) byRank[i] = i;

@@ -151,7 +151,7 @@ final class DataCollector {
                 if (error[0] != null) break;
                 requests.onNext(ScoreRequest.newBuilder().setId(item.id()).addAllConversation(item.conversation())
                         .addAllResponses(item.responses()).setReturnSamples(true)
-                        .setBudget(Budget.newBuilder().setSamples(o.samples()).setMaxNewTokens(o.maxNewTokens()).setSeed(o.seed())
+                        .setBudget(Budget.newBuilder().setSamples(o.samples()).setMaxNewTokens(o.maxNewTokens()).setSeed(itemSeed(o.seed(), item.id()))
                                 .setTemperature(0.5f))
                         .build());
             }
@@ -221,6 +221,15 @@ final class DataCollector {
         accepted.flush();
         rejected.flush();
         labels.flush();
+    }
+
+    /** Each item gets its own seed, derived from the run seed and its id: reruns replay, items differ. */
+    static long itemSeed(long runSeed, String id) {
+        long z = runSeed * 0x9E3779B97F4A7C15L + id.hashCode();
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        z ^= z >>> 31;
+        return z == 0 ? 1 : z;
     }
 
     private static boolean strictlyHighest(Sample sample, int best) {

@@ -113,7 +113,7 @@ public class ModelRuntime {
         scorer = new GrmScorer(new GrmScorer.Parts(engine, model.tokenizer(), model.chatTemplate(), promptTemplate, principlesTemplate,
                 model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(), policy, loadPolicy,
                 new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
-                        lc.maxPromptTokens()), null, executor, timer));
+                        lc.maxPromptTokens()), null, null, executor, timer));
         LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on onnxruntime-cpu after %d ms", dir.getFileName(),
                 model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
                 model.config().vocabSize(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));

@@ -10,6 +10,7 @@ import dev.principia.api.v1.ScoreRequest;
 import dev.principia.api.v1.ScoreResponse;
 import dev.principia.api.v1.Usage;
 import dev.principia.budget.RequestedBudget;
+import dev.principia.grm.ScoringException;
 import dev.principia.grm.ScoringRequest;
 import dev.principia.grm.ScoringResult;
 import dev.principia.grm.Turn;
@@ -31,7 +32,16 @@ final class ProtoMapping {
             deadline = Math.min(deadline, System.nanoTime() + b.getDeadlineMs() * 1_000_000L);
         }
         return new ScoringRequest(r.getId(), turns, r.getResponsesList(), r.getPrinciplesList(), budget, r.getReturnSamples(),
-                r.getPriority(), deadline);
+                r.getPriority(), deadline, mode(r));
+    }
+
+    private static ScoringRequest.Mode mode(ScoreRequest r) {
+        return switch (r.getMode()) {
+            case MODE_GENERATIVE -> ScoringRequest.Mode.GENERATIVE;
+            case MODE_SCALAR -> ScoringRequest.Mode.SCALAR;
+            default -> throw ScoringException.invalid("mode", "unknown value " + r.getModeValue()
+                    + " (MODE_GENERATIVE = 0, MODE_SCALAR = 1)");
+        };
     }
 
     static ScoreResponse toProto(ScoringResult result, boolean returnSamples) {

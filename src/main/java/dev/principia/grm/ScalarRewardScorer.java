@@ -1,0 +1,58 @@
+package dev.principia.grm;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+
+import dev.principia.model.ChatTemplate;
+import dev.principia.model.Tokenizer;
+
+/**
+ * Scalar reward mode: a Bradley-Terry style reward model (one-logit classification head) scores each
+ * response once, as the assistant turn after the conversation, rendered with the model's chat
+ * template. The reward is that logit; ranks follow it, ties broken by the seed.
+ */
+public final class ScalarRewardScorer {
+    private final ScalarModel model;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate chatTemplate;
+
+    public ScalarRewardScorer(ScalarModel model, Tokenizer tokenizer, ChatTemplate chatTemplate) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.chatTemplate = chatTemplate;
+    }
+
+    CompletableFuture<ScoringResult> score(ScoringRequest request, Conversation conversation) {
+        List<int[]> sequences = new ArrayList<>(request.responses().size());
+        long tokens = 0;
+        for (int i = 0; i < request.responses().size(); i++) {
+            List<Map<String, String>> messages = new ArrayList<>();
+            for (Turn t : conversation.turns()) messages.add(Map.of("role", t.role(), "content", t.content()));
+            messages.add(Map.of("role", "assistant", "content", request.responses().get(i)));
+            int[] ids = tokenizer.encode(chatTemplate.render(messages, false, new HashMap<>()));
+            if (ids.length > model.maxTokens()) {
+                throw ScoringException.invalid("responses[" + i + "]", "the conversation with this response is " + ids.length
+                        + " tokens; the reward model accepts " + model.maxTokens());
+            }
+            tokens += ids.length;
+            sequences.add(ids);
+        }
+        long seed = request.budget().seed();
+        while (seed == 0) seed = ThreadLocalRandom.current().nextLong();
+        long usedSeed = seed;
+        long promptTokens = tokens;
+        long t0 = System.nanoTime();
+        return model.score(sequences).thenApply(scores -> {
+            double[] rewards = new double[scores.length];
+            for (int i = 0; i < scores.length; i++) rewards[i] = scores[i];
+            Vote vote = Vote.ranked(rewards, rewards.clone(), 1, SampleSeeds.tieBreak(usedSeed));
+            long millis = (System.nanoTime() - t0) / 1_000_000;
+            return new ScoringResult(request.id(), vote.rewards(), vote.meanScores(), vote.ranks(), vote.bestIndex(), List.of(),
+                    new ScoringResult.Usage(promptTokens, 0, 0, 0, 0, 0, millis, 0, 0, 0), usedSeed, false, false, "");
+        });
+    }
+}
