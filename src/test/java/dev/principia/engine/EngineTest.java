@@ -166,11 +166,12 @@ class EngineTest {
 
     @Test
     void abortFreesKvAndStopsCompute() throws Exception {
-        try (OnnxBackend b = backend(8); Engine engine = new Engine("t", b, engineConfig(8, 4096), null)) {
+        try (OnnxBackend b = backend(8); Backend slow = new SlowBackend(b, 5); Engine engine = new Engine("t", slow, engineConfig(8, 4096), null)) {
             List<SequenceSpec> specs = new ArrayList<>();
             for (int s = 0; s < 4; s++) specs.add(new SequenceSpec(prompt(s, 12), SamplingParams.greedy(100), null));
             GenerationHandle h = engine.submit(request("long", specs));
-            while (engine.kvUsedTokens() == 0) Thread.sleep(1);
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (engine.kvUsedTokens() == 0 && System.nanoTime() < until) Thread.sleep(1);
             h.abort("test cancel");
             GenerationResult r = h.result().get(10, TimeUnit.SECONDS);
             assertTrue(r.aborted());
@@ -189,7 +190,7 @@ class EngineTest {
 
     @Test
     void expiredDeadlineAborts() throws Exception {
-        try (OnnxBackend b = backend(4); Engine engine = new Engine("t", b, engineConfig(4, 4096), null)) {
+        try (OnnxBackend b = backend(4); Backend slow = new SlowBackend(b, 5); Engine engine = new Engine("t", slow, engineConfig(4, 4096), null)) {
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(30);
             GenerationResult r = engine.submit(new GenerationRequest("d", List.of(new SequenceSpec(prompt(1, 8),
                     SamplingParams.greedy(120), null)), 0, deadline)).result().get(10, TimeUnit.SECONDS);
@@ -308,6 +309,26 @@ class EngineTest {
         int[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);
         return c;
+    }
+
+    /** Delegates to a real backend, sleeping before every step: keeps a request running long enough to cut it. */
+    static final class SlowBackend extends Delegating {
+        private final long millisPerStep;
+
+        SlowBackend(Backend real, long millisPerStep) {
+            super(real);
+            this.millisPerStep = millisPerStep;
+        }
+
+        @Override
+        public BatchResult execute(Batch batch) {
+            try {
+                Thread.sleep(millisPerStep);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return real.execute(batch);
+        }
     }
 
     /** Delegates to a real backend; its first {@code execute} waits for a latch. */
