@@ -17,7 +17,7 @@ root=$(pwd)
 (cd target && jar cfm bench-classpath.jar bench-manifest.txt)
 cp=target/bench-classpath.jar
 case "$what" in
-  engine) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
+  engine) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
   *) echo "unknown benchmark '$what' (engine, load)" >&2; exit 2 ;;
 esac

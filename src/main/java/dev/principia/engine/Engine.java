@@ -5,6 +5,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -31,6 +33,7 @@ public final class Engine implements AutoCloseable {
     private final EngineListener listener;
     private final EngineMetrics metrics = new EngineMetrics();
     private final Scheduler scheduler;
+    private final ForkJoinPool samplingPool;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final Set<RequestState> active = new HashSet<>();
     private final AtomicInteger numPending = new AtomicInteger();
@@ -51,7 +54,14 @@ public final class Engine implements AutoCloseable {
         this.config = new EngineConfig(config.maxNumSeqs(), config.maxNumBatchedTokens(), config.kvCacheTokens(),
                 config.maxNumWaitingRequests(), Math.min(config.maxModelLen(), backend.info().maxPositions()));
         this.listener = listener == null ? EngineListener.NONE : listener;
-        this.scheduler = new Scheduler(this.config, backend.info().maxSlots(), metrics);
+        int cores = Runtime.getRuntime().availableProcessors();
+        this.samplingPool = cores > 1 ? new ForkJoinPool(cores, pool -> {
+            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
+            t.setName("engine-" + name + "-sampling-" + t.getPoolIndex());
+            t.setDaemon(true);
+            return t;
+        }, null, false) : null;
+        this.scheduler = new Scheduler(this.config, backend.info().maxSlots(), metrics, samplingPool);
         this.thread = new Thread(this::loop, "engine-" + name);
         this.thread.setDaemon(true);
         this.thread.start();
@@ -259,5 +269,6 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        if (samplingPool != null) samplingPool.shutdownNow();
     }
 }

@@ -26,6 +26,8 @@ final class Scheduler {
             .thenComparingInt(s -> s.index);
 
     private final EngineConfig config;
+    /** Picks tokens of several sequences at once; null = one at a time. */
+    private final java.util.concurrent.ForkJoinPool pool;
     private final KvCacheManager kv;
     private final EngineMetrics metrics;
     private final TreeSet<Sequence> waiting = new TreeSet<>(ORDER);
@@ -33,7 +35,8 @@ final class Scheduler {
     private final List<Integer> pendingFrees = new ArrayList<>();
     private final List<RequestState> finishedRequests = new ArrayList<>();
 
-    Scheduler(EngineConfig config, int numSlots, EngineMetrics metrics) {
+    Scheduler(EngineConfig config, int numSlots, EngineMetrics metrics, java.util.concurrent.ForkJoinPool pool) {
+        this.pool = pool;
         this.config = config;
         this.kv = new KvCacheManager(Math.min(numSlots, config.maxNumSeqs()), config.kvCacheTokens());
         this.metrics = metrics;
@@ -174,11 +177,15 @@ final class Scheduler {
     }
 
     /**
-     * Applies a step's logits: advances counters, samples the next token of every sequence that
-     * caught up with its tokens, and finishes those that stop.
+     * Applies a step's logits: advances counters, picks the next token of every sequence that caught
+     * up with its tokens, and finishes those that stop. Picking (controller hooks and sampling over the
+     * vocabulary, the costly part) is per-sequence work and runs in parallel on {@code pool}; appending
+     * and finishing run here, in batch order.
      */
     void update(SchedulerOutput output, BatchResult result) {
         List<SchedulerOutput.Scheduled> scheduled = output.scheduled();
+        List<Sequence> caughtUp = new ArrayList<>(scheduled.size());
+        List<float[]> caughtUpLogits = new ArrayList<>(scheduled.size());
         for (int i = 0; i < scheduled.size(); i++) {
             Sequence seq = scheduled.get(i).sequence();
             if (seq.status != SequenceStatus.RUNNING) continue;
@@ -188,46 +195,67 @@ final class Scheduler {
             }
             seq.numComputedTokens += n;
             if (seq.numUncomputed() == 0) {
-                step(seq, result.logits()[i]);
+                caughtUp.add(seq);
+                caughtUpLogits.add(result.logits()[i]);
             }
         }
+        int m = caughtUp.size();
+        Decision[] decisions = new Decision[m];
+        if (m > 1 && pool != null) {
+            pool.submit(() -> java.util.stream.IntStream.range(0, m).parallel()
+                    .forEach(j -> decisions[j] = decide(caughtUp.get(j), caughtUpLogits.get(j)))).join();
+        } else {
+            for (int j = 0; j < m; j++) decisions[j] = decide(caughtUp.get(j), caughtUpLogits.get(j));
+        }
+        for (int j = 0; j < m; j++) apply(caughtUp.get(j), decisions[j]);
     }
 
-    private void step(Sequence seq, float[] logits) {
+    /** The next token(s) of one sequence: forced ones, or one sampled, or why it failed. */
+    private record Decision(int[] forced, int token, String error) {
+    }
+
+    /** Per-sequence and side-effect free for the scheduler: safe to run for several sequences at once. */
+    private static Decision decide(Sequence seq, float[] logits) {
         try {
-            sampleNext(seq, logits);
+            int[] forced = seq.controller.forced(seq.numGenerated(), seq.params.maxNewTokens());
+            if (forced.length > 0) return new Decision(forced, -1, null);
+            seq.controller.process(logits);
+            int token = Sampler.sample(logits, seq.params, seq.random);
+            if (token < 0) return new Decision(null, -1, "every token was masked by the sequence's controller");
+            return new Decision(null, token, null);
         } catch (RuntimeException e) {
-            if (!seq.status.isFinished()) finish(seq, SequenceStatus.FINISHED_ERROR, "decoding failed: " + e);
+            return new Decision(null, -1, "decoding failed: " + e);
         }
     }
 
-    private void sampleNext(Sequence seq, float[] logits) {
-        int[] forced = seq.controller.forced(seq.numGenerated(), seq.params.maxNewTokens());
-        if (forced.length > 0) {
-            for (int t : forced) {
-                seq.append(t);
+    private void apply(Sequence seq, Decision d) {
+        try {
+            if (d.error() != null) {
+                finish(seq, SequenceStatus.FINISHED_ERROR, d.error());
+                return;
+            }
+            if (d.forced() != null) {
+                for (int t : d.forced()) {
+                    seq.append(t);
+                    metrics.generatedTokens.increment();
+                    if (seq.controller.accept(t)) {
+                        finish(seq, SequenceStatus.FINISHED_STOPPED, null);
+                        return;
+                    }
+                }
+            } else {
+                seq.append(d.token());
                 metrics.generatedTokens.increment();
-                if (seq.controller.accept(t)) {
+                if (seq.params.isStop(d.token()) || seq.controller.accept(d.token())) {
                     finish(seq, SequenceStatus.FINISHED_STOPPED, null);
                     return;
                 }
             }
-        } else {
-            seq.controller.process(logits);
-            int token = Sampler.sample(logits, seq.params, seq.random);
-            if (token < 0) {
-                finish(seq, SequenceStatus.FINISHED_ERROR, "every token was masked by the sequence's controller");
-                return;
+            if (seq.numGenerated() >= seq.params.maxNewTokens() || seq.numTokens() >= config.maxModelLen()) {
+                finish(seq, SequenceStatus.FINISHED_LENGTH, null);
             }
-            seq.append(token);
-            metrics.generatedTokens.increment();
-            if (seq.params.isStop(token) || seq.controller.accept(token)) {
-                finish(seq, SequenceStatus.FINISHED_STOPPED, null);
-                return;
-            }
-        }
-        if (seq.numGenerated() >= seq.params.maxNewTokens() || seq.numTokens() >= config.maxModelLen()) {
-            finish(seq, SequenceStatus.FINISHED_LENGTH, null);
+        } catch (RuntimeException e) {
+            if (!seq.status.isFinished()) finish(seq, SequenceStatus.FINISHED_ERROR, "decoding failed: " + e);
         }
     }
 

@@ -49,8 +49,9 @@ public final class EngineBenchmark {
         int threads = Integer.getInteger("bench.threads", Runtime.getRuntime().availableProcessors());
         int decodeTokens = Integer.getInteger("bench.decodeTokens", 64);
         Path work = Files.createTempDirectory("principia-bench");
-        System.out.printf(Locale.ROOT, "machine: %d cores, %s %s, ONNX Runtime intra-op threads %d%n%n",
-                Runtime.getRuntime().availableProcessors(), System.getProperty("os.arch"), System.getProperty("java.vm.version"), threads);
+        System.out.printf(Locale.ROOT, "machine: %d cores, %s %s, ONNX Runtime intra-op threads %d, temperature %s%n%n",
+                Runtime.getRuntime().availableProcessors(), System.getProperty("os.arch"), System.getProperty("java.vm.version"), threads,
+                TEMPERATURE == 0 ? "0 (greedy)" : TEMPERATURE);
         for (String name : shapes) {
             Shape shape = shape(name);
             Path dir = work.resolve(name);
@@ -112,9 +113,16 @@ public final class EngineBenchmark {
         List<GenerationHandle> handles = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             handles.add(engine.submit(new GenerationRequest("b" + i, List.of(new SequenceSpec(prompt(seed * 1000 + i, 16),
-                    SamplingParams.greedy(tokens), null)), 0, Long.MAX_VALUE)));
+                    params(tokens, seed * 1000 + i), null)), 0, Long.MAX_VALUE)));
         }
         for (GenerationHandle h : handles) h.result().get(30, TimeUnit.MINUTES);
+    }
+
+    private static final float TEMPERATURE = Float.parseFloat(System.getProperty("bench.temperature", "0"));
+
+    /** Greedy by default; {@code -Dbench.temperature=0.5} measures sampling as GRM requests with k > 1 use it. */
+    private static SamplingParams params(int tokens, long seed) {
+        return new SamplingParams(TEMPERATURE, 0, 1f, seed, tokens, new int[0]);
     }
 
     /** A k = 8 request over one prompt: prefill is computed once and forked to the other samples. */
