@@ -1,0 +1,68 @@
+package dev.principia.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.Test;
+
+import dev.principia.api.v1.RewardServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+
+/** A model directory that cannot load leaves the server up, NOT_SERVING, and every call says why. */
+@QuarkusTest
+@TestProfile(BrokenModelTest.UnknownArchitecture.class)
+class BrokenModelTest {
+    static final Path DIR;
+
+    static {
+        try {
+            DIR = Files.createTempDirectory("broken-model");
+            Files.writeString(DIR.resolve("config.json"), "{\"architectures\": [\"MysteryForCausalLM\"], \"hidden_size\": 8}");
+            Files.writeString(DIR.resolve("tokenizer.json"), "{}");
+            Files.writeString(DIR.resolve("tokenizer_config.json"), "{}");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static class UnknownArchitecture implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("principia.model.dir", DIR.toString());
+        }
+    }
+
+    @Test
+    void reportsNotServingAndNamesTheFileAndProblem() throws InterruptedException {
+        ManagedChannel channel = GrpcTestSupport.channel();
+        try {
+            HealthCheckResponse health = HealthGrpc.newBlockingStub(channel)
+                    .check(HealthCheckRequest.newBuilder().setService("principia.v1.RewardService").build());
+            assertEquals(HealthCheckResponse.ServingStatus.NOT_SERVING, health.getStatus());
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> RewardServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(1, TimeUnit.MINUTES).score(GrpcTestSupport.request("x", 2, 1, 40).build()));
+            assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+            String message = e.getStatus().getDescription();
+            assertTrue(message.contains(DIR.resolve("config.json").toString()), message);
+            assertTrue(message.contains("MysteryForCausalLM"), message);
+        } finally {
+            GrpcTestSupport.close(channel);
+        }
+    }
+}
