@@ -2,6 +2,7 @@
 # Runs a benchmark from benchmark/ against this checkout.
 #   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
+#   benchmark/run.sh bigexport [workDir] [layers] [fp32|fp16]   3.3 GB sharded bf16 checkpoint -> ONNX under -Xmx1g, then run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-engine}; shift || true
@@ -19,5 +20,6 @@ cp=target/bench-classpath.jar
 case "$what" in
   engine) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, load)" >&2; exit 2 ;;
+  bigexport) exec java -Xmx1g -cp "$cp" dev.principia.benchmark.BigModelExport "$@" ;;
+  *) echo "unknown benchmark '$what' (engine, load, bigexport)" >&2; exit 2 ;;
 esac

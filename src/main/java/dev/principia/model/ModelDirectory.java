@@ -32,6 +32,7 @@ public record ModelDirectory(Path dir, ModelConfig config, Tokenizer tokenizer, 
             }
         }
         ModelConfig config = ModelConfig.read(dir);
+        checkWeights(dir, config);
         Tokenizer tokenizer = Tokenizer.load(dir.resolve("tokenizer.json"));
         ChatTemplate template = ChatTemplate.read(dir.resolve("tokenizer_config.json"));
         Set<Integer> eos = new LinkedHashSet<>(config.eosTokenIds());
@@ -56,21 +57,29 @@ public record ModelDirectory(Path dir, ModelConfig config, Tokenizer tokenizer, 
         return new ModelDirectory(dir, config, tokenizer, template, eos.stream().mapToInt(Integer::intValue).toArray(), embeddedDefault);
     }
 
+    /**
+     * Checks the safetensors headers (not the data) against the config: every tensor present with the
+     * implied shape. Skipped when the directory carries a pre-exported {@code onnx/model.onnx}.
+     */
+    private static void checkWeights(Path dir, ModelConfig config) throws IOException {
+        boolean weights = Files.exists(dir.resolve(Safetensors.INDEX_FILE)) || Files.exists(dir.resolve(Safetensors.SINGLE_FILE));
+        if (!weights && Files.isRegularFile(dir.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE))) return;
+        if (!weights) {
+            throw new IllegalArgumentException(dir + ": no weights: neither " + Safetensors.SINGLE_FILE + ", "
+                    + Safetensors.INDEX_FILE + " nor " + OnnxExports.ONNX_SUBDIR + "/" + OnnxExports.ONNX_FILE + " found");
+        }
+        try (Safetensors st = Safetensors.open(dir)) {
+            WeightLayout.check(config, st, dir);
+        }
+    }
+
     /** Directory name, as a model name for logs and ServerInfo. */
     public String name() {
         return dir.getFileName().toString();
     }
 
-    /** Parameter count implied by the config (embeddings, attention, MLP, norms, untied head). */
+    /** Parameter count implied by the config (embeddings, attention, MLP, norms, head; a tied head counts once). */
     public long numParameters() {
-        ModelConfig c = config;
-        long h = c.hiddenSize();
-        long q = (long) c.numAttentionHeads() * c.headDim();
-        long kv = (long) c.numKeyValueHeads() * c.headDim();
-        long attention = h * q + 2 * h * kv + q * h + (c.qkvBias() ? q + 2 * kv : 0) + (c.qkNorm() ? 2L * c.headDim() : 0);
-        long mlp = 3L * h * c.intermediateSize();
-        long layer = attention + mlp + 2 * h;
-        long embed = (long) c.vocabSize() * h;
-        return embed + c.numHiddenLayers() * layer + h + (c.tieWordEmbeddings() ? 0 : embed);
+        return WeightLayout.numParameters(config);
     }
 }

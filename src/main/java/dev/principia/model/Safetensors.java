@@ -78,7 +78,12 @@ public final class Safetensors implements Closeable {
             for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
                 var e = it.next();
                 String shard = e.getValue().asText();
-                if (seenFiles.add(shard)) readFile(dir.resolve(shard), byFile, channels);
+                if (seenFiles.add(shard)) {
+                    if (!Files.isRegularFile(dir.resolve(shard))) {
+                        throw new IOException(dir.resolve(shard) + ": shard listed in " + INDEX_FILE + " is missing");
+                    }
+                    readFile(dir.resolve(shard), byFile, channels);
+                }
                 Tensor t = byFile.get(e.getKey());
                 if (t == null || !t.file().getFileName().toString().equals(Path.of(shard).getFileName().toString())) {
                     throw new IOException(index + ": tensor '" + e.getKey() + "' is not in " + shard);
@@ -93,6 +98,7 @@ public final class Safetensors implements Closeable {
     }
 
     private static void readFile(Path file, Map<String, Tensor> out, List<FileChannel> channels) throws IOException {
+        if (!Files.isRegularFile(file)) throw new IOException(file + ": safetensors file not found");
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         channels.add(ch);
         long fileSize = ch.size();

@@ -4,13 +4,18 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.SplittableRandom;
 
 /**
- * Generates a random-weight HF model directory ({@code config.json} + {@code model.safetensors}, fp32)
- * from a seed. The same spec and seed always give the same bytes. Tokenizer files are not written.
+ * Generates a random-weight HF model directory ({@code config.json} + safetensors weights, fp32 in one
+ * file by default, or any float dtype in HF shards) from a config and a seed. The same config, seed and
+ * output always give the same bytes. Tokenizer files are not written.
  *
  * <p>Weights: linear and embedding weights ~ N(0, weightStd²) in HF layout {@code [out, in]}; biases the
  * same; norm weights ~ 1 + N(0, 0.05²).
@@ -20,6 +25,7 @@ public final class TinyModel {
             "llama", "LlamaForCausalLM", "qwen2", "Qwen2ForCausalLM", "qwen3", "Qwen3ForCausalLM");
     private static final double NORM_NOISE_STD = 0.05;
     private static final int CHUNK = 1 << 14;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private TinyModel() {
     }
@@ -62,58 +68,76 @@ public final class TinyModel {
                                           double ropeTheta, boolean tieEmbeddings, Integer bosTokenId, List<Integer> eosTokenIds) {
             return new ModelConfig(ARCHITECTURES.get(modelType), modelType, vocabSize, hiddenSize, intermediateSize,
                     numLayers, numHeads, numKvHeads, headDim, 1e-6, ropeTheta, maxPositions, tieEmbeddings,
-                    bosTokenId, eosTokenIds, modelType.equals("qwen2"), false, modelType.equals("qwen3"), null);
+                    bosTokenId, eosTokenIds, modelType.equals("qwen2"), false, modelType.equals("qwen3"), null,
+                    "silu", headDim, 0, 0, 0, 0);
         }
     }
 
     /** Writes {@code config.json} and {@code model.safetensors} into {@code dir} (created if absent). */
     public static ModelConfig generate(Spec spec, long seed, Path dir) throws IOException {
-        ModelConfig c = spec.toConfig();
+        return generate(spec.toConfig(), spec.weightStd(), seed, dir, Output.F32_SINGLE_FILE);
+    }
+
+    /**
+     * How weights are stored.
+     *
+     * @param dtype         a float dtype
+     * @param maxShardBytes shard size limit: above it, weights are split over {@code model-0000i-of-0000N.safetensors}
+     *                      plus {@value Safetensors#INDEX_FILE} (HF's layout); {@code Long.MAX_VALUE} for one file
+     */
+    public record Output(DType dtype, long maxShardBytes) {
+        public static final Output F32_SINGLE_FILE = new Output(DType.F32, Long.MAX_VALUE);
+
+        public Output {
+            if (!dtype.isFloat()) throw new IllegalArgumentException("dtype must be a float type, got " + dtype);
+            if (maxShardBytes <= 0) throw new IllegalArgumentException("maxShardBytes must be > 0, got " + maxShardBytes);
+        }
+    }
+
+    /**
+     * Writes {@code config.json} and random weights for every tensor of {@link WeightLayout#of(ModelConfig)};
+     * streams tensor by tensor, so the size is bounded by disk, not heap. Norm weights are drawn around
+     * their identity value (1, or 0 for Gemma's {@code 1 + w} norms).
+     */
+    public static ModelConfig generate(ModelConfig c, double weightStd, long seed, Path dir, Output output) throws IOException {
+        if (!(weightStd > 0)) throw new IllegalArgumentException("weightStd must be > 0, got " + weightStd);
         Files.createDirectories(dir);
         Files.writeString(dir.resolve(ModelConfig.FILE_NAME), c.toJson(), StandardCharsets.UTF_8);
-        int h = c.hiddenSize();
-        int d = c.headDim();
-        int q = c.numAttentionHeads() * d;
-        int kv = c.numKeyValueHeads() * d;
-        int inter = c.intermediateSize();
-        double std = spec.weightStd();
-        var w = new SafetensorsWriter().metadata("format", "pt");
-        w.add("model.embed_tokens.weight", DType.F32, shape(c.vocabSize(), h), gaussian(seed, "model.embed_tokens.weight", (long) c.vocabSize() * h, 0, std));
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
-            String p = "model.layers." + l + ".";
-            linear(w, seed, p + "self_attn.q_proj", q, h, std, c.qkvBias());
-            linear(w, seed, p + "self_attn.k_proj", kv, h, std, c.qkvBias());
-            linear(w, seed, p + "self_attn.v_proj", kv, h, std, c.qkvBias());
-            linear(w, seed, p + "self_attn.o_proj", h, q, std, c.oProjBias());
-            if (c.qkNorm()) {
-                norm(w, seed, p + "self_attn.q_norm.weight", d);
-                norm(w, seed, p + "self_attn.k_norm.weight", d);
+        double normMean = c.gemmaNorms() ? 0.0 : 1.0;
+        List<List<WeightLayout.Entry>> shards = new ArrayList<>();
+        long shardBytes = 0;
+        for (WeightLayout.Entry e : WeightLayout.of(c)) {
+            long bytes = e.numElements() * output.dtype().byteSize();
+            if (shards.isEmpty() || (shardBytes > 0 && shardBytes + bytes > output.maxShardBytes())) {
+                shards.add(new ArrayList<>());
+                shardBytes = 0;
             }
-            linear(w, seed, p + "mlp.gate_proj", inter, h, std, false);
-            linear(w, seed, p + "mlp.up_proj", inter, h, std, false);
-            linear(w, seed, p + "mlp.down_proj", h, inter, std, false);
-            norm(w, seed, p + "input_layernorm.weight", h);
-            norm(w, seed, p + "post_attention_layernorm.weight", h);
+            shards.get(shards.size() - 1).add(e);
+            shardBytes += bytes;
         }
-        norm(w, seed, "model.norm.weight", h);
-        if (!c.tieWordEmbeddings()) {
-            w.add("lm_head.weight", DType.F32, shape(c.vocabSize(), h), gaussian(seed, "lm_head.weight", (long) c.vocabSize() * h, 0, std));
+        ObjectNode weightMap = JSON.createObjectNode();
+        long totalBytes = 0;
+        for (int i = 0; i < shards.size(); i++) {
+            String file = shards.size() == 1 ? Safetensors.SINGLE_FILE
+                    : String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+            var w = new SafetensorsWriter().metadata("format", "pt");
+            for (WeightLayout.Entry e : shards.get(i)) {
+                FloatSource data = e.kind() == WeightLayout.Kind.NORM
+                        ? gaussian(seed, e.name(), e.numElements(), normMean, NORM_NOISE_STD)
+                        : gaussian(seed, e.name(), e.numElements(), 0, weightStd);
+                w.add(e.name(), output.dtype(), e.shape(), data);
+                weightMap.put(e.name(), file);
+                totalBytes += e.numElements() * output.dtype().byteSize();
+            }
+            w.write(dir.resolve(file));
         }
-        w.write(dir.resolve(Safetensors.SINGLE_FILE));
+        if (shards.size() > 1) {
+            ObjectNode index = JSON.createObjectNode();
+            index.putObject("metadata").put("total_size", totalBytes);
+            index.set("weight_map", weightMap);
+            Files.writeString(dir.resolve(Safetensors.INDEX_FILE), JSON.writeValueAsString(index), StandardCharsets.UTF_8);
+        }
         return c;
-    }
-
-    private static void linear(SafetensorsWriter w, long seed, String name, int out, int in, double std, boolean bias) {
-        w.add(name + ".weight", DType.F32, shape(out, in), gaussian(seed, name + ".weight", (long) out * in, 0, std));
-        if (bias) w.add(name + ".bias", DType.F32, shape(out), gaussian(seed, name + ".bias", out, 0, std));
-    }
-
-    private static void norm(SafetensorsWriter w, long seed, String name, int size) {
-        w.add(name, DType.F32, shape(size), gaussian(seed, name, size, 1.0, NORM_NOISE_STD));
-    }
-
-    private static long[] shape(long... dims) {
-        return dims;
     }
 
     /** {@code n} draws of N(mean, std²) from a generator seeded by (seed, name); repeatable. */

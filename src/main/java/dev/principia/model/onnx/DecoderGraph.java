@@ -1,0 +1,265 @@
+package dev.principia.model.onnx;
+
+import dev.principia.model.FloatSource;
+import dev.principia.model.ModelConfig;
+import dev.principia.model.RopeScaling;
+import dev.principia.model.Safetensors;
+import dev.principia.model.onnx.OnnxGraph.Attr;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The decoder body shared by the causal-LM and the classifier graphs: embeddings, RoPE tables, masks,
+ * layers and the final norm, in the activation type {@code act} ({@link OnnxGraph#FLOAT} or
+ * {@link OnnxGraph#FLOAT16}).
+ *
+ * <p>Numerics follow HF's eager code: RMSNorm runs in fp32 (its input is cast up, the result cast back),
+ * norm weights stay fp32 and Gemma's {@code (1 + w)} is folded into them at export; attention scores are
+ * cast to fp32 after {@code q·k * scale}, then soft-capped, masked with {@value #MASKED_SCORE} (an fp32
+ * value: a masked score never exists in fp16, so no fp16 overflow) and soft-maxed in fp32, as HF's
+ * {@code softmax(dtype=torch.float32)} does; probabilities are cast back to {@code act}.
+ *
+ * <p>Stream shapes: x is {@code [N = B*S, hidden]}; q {@code [B, heads, S, d]}; keys and values
+ * {@code [B, kvHeads, T, d]}; scores {@code [B, kvHeads, rep, S, T]} (query head {@code j*rep + r} reads
+ * kv head j).
+ */
+final class DecoderGraph {
+    static final float MASKED_SCORE = -1e9f;
+
+    private final ModelConfig c;
+    private final Safetensors st;
+    private final OnnxGraph g;
+    private final int act;
+    private final OnnxExporter.Progress progress;
+    private final long totalBytes;
+    private final Set<String> registered = new HashSet<>();
+    private final String eps, masked, axisHalves;
+    private long doneBytes;
+    private String cos, sin, allowed, allowedSliding;
+
+    DecoderGraph(ModelConfig c, Safetensors st, OnnxGraph g, int act, OnnxExporter.Progress progress, long totalBytes) {
+        this.c = c;
+        this.st = st;
+        this.g = g;
+        this.act = act;
+        this.progress = progress;
+        this.totalBytes = totalBytes;
+        this.eps = g.floatScalar((float) c.rmsNormEps());
+        this.masked = g.floatScalar(MASKED_SCORE);
+        this.axisHalves = g.int64s(c.headDim() / 2, c.headDim() / 2);
+    }
+
+    /** input_ids [B, S] -> x [N, hidden]; Gemma scales by sqrt(hidden) rounded to {@code act}, as HF does. */
+    String embed(String inputIds) throws IOException {
+        int h = c.hiddenSize();
+        String x = g.op("Reshape", List.of(g.op("Gather", List.of(embedding(), inputIds), Attr.i("axis", 0)), g.int64s(-1, h)));
+        return c.gemmaNorms() ? g.op("Mul", List.of(x, g.scalar((float) Math.sqrt(h), act))) : x;
+    }
+
+    String embedding() throws IOException {
+        return weight("model.embed_tokens.weight", c.vocabSize(), c.hiddenSize());
+    }
+
+    /** cos, sin: [B or 1, 1, S, d] gathered from tables [maxPositions, d] by positions [B or 1, S]. */
+    void ropeTables(String positionIds) throws IOException {
+        int d = c.headDim(), maxPos = c.maxPositionEmbeddings(), half = d / 2;
+        double[] invFreq = RopeScaling.inverseFrequencies(c.ropeTheta(), d, c.ropeScaling());
+        float[] cosT = new float[maxPos * d];
+        float[] sinT = new float[maxPos * d];
+        for (int i = 0; i < half; i++) {
+            for (int p = 0; p < maxPos; p++) {
+                double angle = p * invFreq[i];
+                float co = (float) Math.cos(angle), si = (float) Math.sin(angle);
+                cosT[p * d + i] = co;
+                cosT[p * d + i + half] = co;
+                sinT[p * d + i] = -si;
+                sinT[p * d + i + half] = si;
+            }
+        }
+        String cosName = g.initializer("rope.cos", act, new long[]{maxPos, d}, FloatSource.of(cosT));
+        String sinName = g.initializer("rope.signed_sin", act, new long[]{maxPos, d}, FloatSource.of(sinT));
+        String one = g.int64s(1);
+        cos = g.op("Unsqueeze", List.of(g.op("Gather", List.of(cosName, positionIds), Attr.i("axis", 0)), one));
+        sin = g.op("Unsqueeze", List.of(g.op("Gather", List.of(sinName, positionIds), Attr.i("axis", 0)), one));
+    }
+
+    /**
+     * Masks bool [B, 1, 1, S, T]: key j visible to query i iff {@code 0 <= queryIdx[i] - keyIdx[j]} and
+     * {@code attention_mask[b, j] != 0}; on sliding layers also {@code queryIdx[i] - keyIdx[j] < window}
+     * (HF: key > query - window). Indices are positions in the cache; left padding shifts a row's query
+     * and keys alike, so their difference is the true distance.
+     *
+     * @param keyIdx   int64 [T]
+     * @param queryIdx int64 [S]
+     * @param mask     int64 [B, T]
+     */
+    void masks(String keyIdx, String queryIdx, String mask) {
+        String diff = g.op("Sub", List.of(g.op("Unsqueeze", List.of(queryIdx, g.int64s(1))), g.op("Unsqueeze", List.of(keyIdx, g.int64s(0)))));
+        String causal = g.op("GreaterOrEqual", List.of(diff, g.int64Scalar(0)));
+        String pad = g.op("Unsqueeze", List.of(g.op("Cast", List.of(mask), Attr.i("to", OnnxGraph.BOOL)), g.int64s(1, 2, 3)));
+        allowed = g.op("And", List.of(causal, pad));
+        if (c.slidingWindow() > 0) {
+            String inWindow = g.op("Less", List.of(diff, g.int64Scalar(c.slidingWindow())));
+            allowedSliding = g.op("And", List.of(allowed, inWindow));
+        }
+    }
+
+    /**
+     * One decoder layer, x [N, hidden] -> [N, hidden]. With {@code past} (names of past key/value inputs
+     * [B, kvHeads, P, d]) keys are {@code Concat(past, new)} and written to the graph outputs
+     * {@code present}; without, attention reads only the new positions.
+     */
+    String layer(int l, String x, String bs, String[] past, String[] present) throws IOException {
+        int h = c.hiddenSize(), d = c.headDim(), nH = c.numAttentionHeads(), kv = c.numKeyValueHeads();
+        String p = "model.layers." + l + ".";
+        String qShape = g.op("Concat", List.of(bs, g.int64s(nH, d)), Attr.i("axis", 0));
+        String kvShape = g.op("Concat", List.of(bs, g.int64s(kv, d)), Attr.i("axis", 0));
+        String a = rmsNorm(x, p + "input_layernorm.weight", h);
+        String q = rope(heads(a, p + "self_attn.q_proj", nH, qShape, p + "self_attn.q_norm.weight"));
+        String k = rope(heads(a, p + "self_attn.k_proj", kv, kvShape, p + "self_attn.k_norm.weight"));
+        String val = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(a, p + "self_attn.v_proj", kv * d, h, c.qkvBias()), kvShape))),
+                Attr.ints("perm", 0, 2, 1, 3));
+        if (past != null) {
+            k = g.opNamed(present[0], "Concat", List.of(past[0], k), Attr.i("axis", 2));
+            val = g.opNamed(present[1], "Concat", List.of(past[1], val), Attr.i("axis", 2));
+        }
+        String q5 = g.op("Reshape", List.of(q, g.int64s(0, kv, c.numQueriesPerKv(), -1, d)));
+        String kT = g.op("Unsqueeze", List.of(g.op("Transpose", List.of(k), Attr.ints("perm", 0, 1, 3, 2)), g.int64s(2)));
+        String scores = g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar((float) c.attentionScale(), act)));
+        scores = toFloat(scores);
+        if (c.attnLogitSoftcapping() > 0) scores = softcap(scores, c.attnLogitSoftcapping());
+        scores = g.op("Where", List.of(c.isSlidingLayer(l) ? allowedSliding : allowed, scores, masked));
+        String probs = fromFloat(g.op("Softmax", List.of(scores), Attr.i("axis", -1)));
+        String ctx = g.op("MatMul", List.of(probs, g.op("Unsqueeze", List.of(val, g.int64s(2)))));
+        ctx = g.op("Reshape", List.of(g.op("Transpose", List.of(ctx), Attr.ints("perm", 0, 3, 1, 2, 4)), g.int64s(-1, (long) nH * d)));
+        String attn = linear(ctx, p + "self_attn.o_proj", h, nH * d, c.oProjBias());
+        String m;
+        if (c.gemmaNorms()) {
+            x = g.op("Add", List.of(x, rmsNorm(attn, p + "post_attention_layernorm.weight", h)));
+            m = rmsNorm(x, p + "pre_feedforward_layernorm.weight", h);
+        } else {
+            x = g.op("Add", List.of(x, attn));
+            m = rmsNorm(x, p + "post_attention_layernorm.weight", h);
+        }
+        String gate = linear(m, p + "mlp.gate_proj", c.intermediateSize(), h, false);
+        String up = linear(m, p + "mlp.up_proj", c.intermediateSize(), h, false);
+        String mlp = linear(g.op("Mul", List.of(activation(gate), up)), p + "mlp.down_proj", h, c.intermediateSize(), false);
+        if (c.gemmaNorms()) mlp = rmsNorm(mlp, p + "post_feedforward_layernorm.weight", h);
+        return g.op("Add", List.of(x, mlp));
+    }
+
+    String finalNorm(String x) throws IOException {
+        return rmsNorm(x, "model.norm.weight", c.hiddenSize());
+    }
+
+    /** silu(x) = x * sigmoid(x); gelu_pytorch_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    private String activation(String x) {
+        if (c.hiddenActivation().equals("silu")) return g.op("Mul", List.of(x, g.op("Sigmoid", List.of(x))));
+        String cube = g.op("Mul", List.of(g.op("Mul", List.of(x, x)), x));
+        String inner = g.op("Add", List.of(x, g.op("Mul", List.of(cube, g.scalar(0.044715f, act)))));
+        String t = g.op("Tanh", List.of(g.op("Mul", List.of(inner, g.scalar((float) Math.sqrt(2 / Math.PI), act)))));
+        String half = g.op("Mul", List.of(x, g.scalar(0.5f, act)));
+        return g.op("Mul", List.of(half, g.op("Add", List.of(t, g.scalar(1f, act)))));
+    }
+
+    /** cap * tanh(x / cap), x fp32. */
+    String softcap(String x, double cap) {
+        String t = g.op("Tanh", List.of(g.op("Mul", List.of(x, g.floatScalar((float) (1.0 / cap))))));
+        return g.op("Mul", List.of(t, g.floatScalar((float) cap)));
+    }
+
+    String toFloat(String x) {
+        return act == OnnxGraph.FLOAT ? x : g.op("Cast", List.of(x), Attr.i("to", OnnxGraph.FLOAT));
+    }
+
+    private String fromFloat(String x) {
+        return act == OnnxGraph.FLOAT ? x : g.op("Cast", List.of(x), Attr.i("to", act));
+    }
+
+    /** [N, hidden] -> [B, heads, S, d], with the per-head norm when the model has one. */
+    private String heads(String a, String proj, int numHeads, String shape, String normName) throws IOException {
+        int d = c.headDim();
+        String y = g.op("Reshape", List.of(linear(a, proj, numHeads * d, c.hiddenSize(), c.qkvBias()), shape));
+        if (c.qkNorm()) y = rmsNorm(y, normName, d);
+        return g.op("Transpose", List.of(y), Attr.ints("perm", 0, 2, 1, 3));
+    }
+
+    /** y = x W^T (+ b) for W [out, in]. */
+    String linear(String x, String name, int out, int in, boolean bias) throws IOException {
+        String w = weight(name + ".weight", out, in);
+        if (!bias) return g.op("Gemm", List.of(x, w), Attr.i("transB", 1));
+        return g.op("Gemm", List.of(x, w, weight(name + ".bias", out)), Attr.i("transB", 1));
+    }
+
+    /** x / sqrt(mean(x^2, last axis) + eps) * w in fp32 (w fp32; {@code 1 + w} for Gemma), cast back to {@code act}. */
+    private String rmsNorm(String x, String weightName, int size) throws IOException {
+        String w = normWeight(weightName, size);
+        String xf = toFloat(x);
+        String ms = g.op("ReduceMean", List.of(g.op("Mul", List.of(xf, xf))), Attr.ints("axes", -1), Attr.i("keepdims", 1));
+        String inv = g.op("Reciprocal", List.of(g.op("Sqrt", List.of(g.op("Add", List.of(ms, eps))))));
+        return fromFloat(g.op("Mul", List.of(g.op("Mul", List.of(xf, inv)), w)));
+    }
+
+    /** x [B, heads, S, d] -> x*cos + swap_halves(x)*signedSin, equal to HF's x*cos + rotate_half(x)*sin. */
+    private String rope(String x) {
+        String[] halves = g.op("Split", 2, List.of(x, axisHalves), Attr.i("axis", -1));
+        String swapped = g.op("Concat", List.of(halves[1], halves[0]), Attr.i("axis", -1));
+        return g.op("Add", List.of(g.op("Mul", List.of(x, cos)), g.op("Mul", List.of(swapped, sin))));
+    }
+
+    private String normWeight(String name, int size) throws IOException {
+        if (registered.contains(name)) return name;
+        Safetensors.Tensor t = checked(name, size);
+        FloatSource src = c.gemmaNorms() ? plusOne(t) : t;
+        String out = g.initializer(c.gemmaNorms() ? name + ".plus_one" : name, OnnxGraph.FLOAT, new long[]{size}, src);
+        done(name, t);
+        return out;
+    }
+
+    /** Registers safetensors tensor {@code name} (checked against {@code shape}) as an {@code act} initializer once. */
+    String weight(String name, long... shape) throws IOException {
+        if (registered.contains(name)) return name;
+        Safetensors.Tensor t = checked(name, shape);
+        g.initializer(name, act, shape, t);
+        done(name, t);
+        return name;
+    }
+
+    private Safetensors.Tensor checked(String name, long... shape) {
+        if (!st.contains(name)) throw new IllegalArgumentException("weights lack tensor '" + name + "' needed by " + c.architecture());
+        Safetensors.Tensor t = st.tensor(name);
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(t.file() + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape())
+                    + ", config implies " + Arrays.toString(shape));
+        }
+        return t;
+    }
+
+    private void done(String name, Safetensors.Tensor t) {
+        registered.add(name);
+        doneBytes += t.size() * t.dtype().byteSize();
+        progress.tensorDone(name, doneBytes, totalBytes);
+    }
+
+    private static FloatSource plusOne(FloatSource src) {
+        return new FloatSource() {
+            @Override
+            public long size() {
+                return src.size();
+            }
+
+            @Override
+            public void forEachChunk(Sink sink) throws IOException {
+                src.forEachChunk((chunk, length) -> {
+                    float[] shifted = new float[length];
+                    for (int i = 0; i < length; i++) shifted[i] = 1f + chunk[i];
+                    sink.accept(shifted, length);
+                });
+            }
+        };
+    }
+}
