@@ -10,7 +10,7 @@ import java.util.List;
 public interface ScalarBackend extends AutoCloseable {
 
     /** One row of {@code numLabels()} logits per sequence, in order. */
-    float[][] score(List<int[]> sequences);
+    float[][] logits(List<int[]> sequences);
 
     int numLabels();
 

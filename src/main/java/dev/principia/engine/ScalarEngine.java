@@ -112,7 +112,7 @@ public final class ScalarEngine implements AutoCloseable {
         for (Job j : batch) all.addAll(j.sequences());
         float[][] logits;
         try {
-            logits = backend.score(all);
+            logits = backend.logits(all);
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "scalar engine " + name + ": backend step of " + all.size() + " sequences failed", e);
             for (Job j : batch) j.future().completeExceptionally(e);

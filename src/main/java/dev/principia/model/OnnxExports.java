@@ -38,11 +38,17 @@ public final class OnnxExports {
     private OnnxExports() {
     }
 
+    /**
+     * The graph to serve {@code model} with: a decoder with KV-cache I/O for causal LMs, a prefill-only
+     * classifier for {@code *ForSequenceClassification} models (meta-RM, scalar RM).
+     */
     public static Path ensure(ModelDirectory model, Path cacheDir, Consumer<String> log) throws IOException {
+        boolean classifier = model.config().isSequenceClassifier();
         for (String candidate : PRE_EXPORTED) {
             Path inside = model.dir().resolve(candidate);
             if (Files.isRegularFile(inside)) {
-                checkPreExported(inside, model.config(), model.dir().resolve(ModelConfig.FILE_NAME));
+                // classifier graphs are checked by OnnxClassifier when it opens them
+                if (!classifier) checkPreExported(inside, model.config(), model.dir().resolve(ModelConfig.FILE_NAME));
                 log.accept("using pre-exported ONNX graph " + inside);
                 return inside;
             }
@@ -55,7 +61,11 @@ public final class OnnxExports {
         log.accept("exporting " + model.dir() + " to ONNX at " + target);
         Files.createDirectories(target.getParent());
         Path tmp = target.resolveSibling(ONNX_FILE + ".partial");
-        OnnxExporter.exportDecoder(model.dir(), tmp, SERVING);
+        if (classifier) {
+            OnnxExporter.exportClassifier(model.dir(), tmp, OnnxExporter.Options.defaults(), OnnxExporter.Progress.NONE);
+        } else {
+            OnnxExporter.exportDecoder(model.dir(), tmp, SERVING);
+        }
         Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         return target;
     }

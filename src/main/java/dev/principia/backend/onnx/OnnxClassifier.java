@@ -5,6 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.principia.backend.BackendException;
+import dev.principia.backend.ScalarBackend;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.onnx.OnnxExporter;
 
@@ -27,7 +28,7 @@ import java.util.Map;
  *
  * <p>Thread-safe: it holds no mutable state, and ONNX Runtime sessions accept concurrent runs.
  */
-public final class OnnxClassifier implements AutoCloseable {
+public final class OnnxClassifier implements ScalarBackend {
 
     /**
      * @param intraOpThreads ONNX Runtime intra-op threads; 0 lets the runtime choose
@@ -69,6 +70,17 @@ public final class OnnxClassifier implements AutoCloseable {
         }
     }
 
+    @Override
+    public int maxPositions() {
+        return config.maxPositionEmbeddings();
+    }
+
+    @Override
+    public String name() {
+        return "onnxruntime-cpu";
+    }
+
+    @Override
     public int numLabels() {
         return config.numLabels();
     }
@@ -88,6 +100,7 @@ public final class OnnxClassifier implements AutoCloseable {
      * Logits [sequences.size()][numLabels], row i for sequence i. Each sequence holds 1 to
      * {@code max_position_embeddings} token ids in {@code [0, vocab)}; errors name the offending sequence.
      */
+    @Override
     public float[][] logits(List<int[]> sequences) {
         for (int i = 0; i < sequences.size(); i++) validate(i, sequences.get(i));
         float[][] out = new float[sequences.size()][];
