@@ -43,7 +43,8 @@ public final class Engine implements AutoCloseable {
     private volatile int numWaiting;
     private volatile int kvUsedTokens;
     private volatile long lastStepNanos = 1_000_000;
-    private volatile long pendingWorkTokens;
+    /** Prompt plus generation budget of every submitted, unfinished request: an upper bound of the work ahead. */
+    private final java.util.concurrent.atomic.AtomicLong pendingWorkTokens = new java.util.concurrent.atomic.AtomicLong();
     /** Exponential moving average of tokens fed per second of step time; 0 until the first step. */
     private volatile double tokensPerSecond;
     private long arrivals;
@@ -90,6 +91,7 @@ public final class Engine implements AutoCloseable {
                     + " requests pending; retry in about " + retry + " ms", retry);
         }
         RequestState state = new RequestState(request, System.nanoTime());
+        pendingWorkTokens.addAndGet(state.workTokens());
         inbox.add(() -> admit(state));
         return new GenerationHandle() {
             @Override
@@ -145,11 +147,12 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Estimated milliseconds before a request submitted now starts to be served: the work ahead of it
-     * ({@code pendingWorkTokens}) at the recent step throughput. 0 when idle.
+     * (prompt plus generation budget of every unfinished request, counted from submission) at the recent
+     * step throughput. 0 when idle or before the first step.
      */
     public double estimatedWaitMillis() {
         double rate = tokensPerSecond;
-        long work = pendingWorkTokens;
+        long work = pendingWorkTokens.get();
         if (work == 0) return 0;
         return rate <= 0 ? 0 : work * 1000.0 / rate;
     }
@@ -248,7 +251,6 @@ public final class Engine implements AutoCloseable {
     }
 
     private void complete() {
-        pendingWorkTokens = scheduler.pendingWorkTokens();
         numRunning = scheduler.numRunning();
         numWaiting = scheduler.numWaiting();
         kvUsedTokens = scheduler.kvUsedTokens();
@@ -256,6 +258,7 @@ public final class Engine implements AutoCloseable {
         for (RequestState r : scheduler.drainFinished()) {
             active.remove(r);
             numPending.decrementAndGet();
+            pendingWorkTokens.addAndGet(-r.workTokens());
             r.future.complete(r.result(now));
         }
     }

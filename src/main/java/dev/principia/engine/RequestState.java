@@ -22,6 +22,13 @@ final class RequestState {
         }
     }
 
+    /** Prompt tokens plus generation budget over all sequences. */
+    long workTokens() {
+        long n = 0;
+        for (SequenceSpec s : request.sequences()) n += s.promptTokens().length + (long) s.params().maxNewTokens();
+        return n;
+    }
+
     boolean isFinished() {
         return numFinished == sequences.size();
     }

@@ -69,18 +69,6 @@ final class Scheduler {
         return !waiting.isEmpty() || !running.isEmpty();
     }
 
-    /**
-     * Tokens of work still ahead of a newly arriving request: uncomputed prompt positions plus the
-     * remaining generation budget of every waiting and running sequence (an upper bound: sequences
-     * may stop early).
-     */
-    long pendingWorkTokens() {
-        long n = 0;
-        for (Sequence s : waiting) n += s.numUncomputed() + Math.max(0, s.params.maxNewTokens() - s.numGenerated());
-        for (Sequence s : running) n += s.numUncomputed() + Math.max(0, s.params.maxNewTokens() - s.numGenerated());
-        return n;
-    }
-
     int numRunning() {
         return running.size();
     }

@@ -93,15 +93,19 @@ public final class GrmScorer {
         }
         Allocation allocation = parts.loadPolicy().allocate(budget, request.budget().minSamples(), request.priority(),
                 parts.engine().estimatedWaitMillis(), parts.engine().numPendingSamples());
-        boolean adaptive = request.budget().adaptive() && metaKeep(request, allocation.samples()) == 0;
+        int k = allocation.samples();
+        boolean adaptive = request.budget().adaptive() && metaKeep(request, k) >= k;
         ScoringJob job = new ScoringJob(this, request, conversation, budget, allocation, adaptive);
         job.start();
         return new Handle(job.result(), job::cancel);
     }
 
-    /** k_meta for a request of k samples: 0 without a meta-RM, else the request's (capped at k) or ceil(k/2). */
+    /**
+     * k_meta for a request of k samples: k (no filtering) without a meta-RM, else the request's (capped at
+     * k) or ceil(k/2). Filtering happens only when k_meta < k.
+     */
     int metaKeep(ScoringRequest request, int k) {
-        if (parts.metaRm() == null) return 0;
+        if (parts.metaRm() == null) return k;
         int asked = request.budget().metaKeep();
         return asked > 0 ? Math.min(asked, k) : MetaFilter.defaultKeep(k);
     }

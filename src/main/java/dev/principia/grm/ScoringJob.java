@@ -244,7 +244,7 @@ final class ScoringJob {
             }
             boolean partial = numAborted > 0 || wavesCutShort || anytimeForcedAny();
             MetaRm meta = scorer.metaRm();
-            if (meta != null && !validSamples.isEmpty() && scorer.metaKeep(request, k) > 0) {
+            if (meta != null && !validSamples.isEmpty() && scorer.metaKeep(request, k) < k) {
                 List<int[]> metaOrders = new ArrayList<>();
                 List<String> metaTexts = new ArrayList<>();
                 for (int s : validSamples) {

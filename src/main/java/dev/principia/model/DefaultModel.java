@@ -28,27 +28,57 @@ public final class DefaultModel {
     private DefaultModel() {
     }
 
-    /** Returns the model directory under {@code cacheDir}, generating it first when missing. */
+    /** Returns the GRM directory under {@code cacheDir}, generating it first when missing. */
     public static Path ensure(Path cacheDir, long seed, Consumer<String> log) throws IOException {
-        Path dir = cacheDir.resolve("tiny-qwen3-v" + FORMAT_VERSION + "-seed" + seed);
+        return ensure(cacheDir, "tiny-qwen3-v" + FORMAT_VERSION + "-seed" + seed, seed, false, log);
+    }
+
+    /**
+     * Returns the embedded meta reward model: the same tiny Qwen3 shape and tokenizer with a one-logit
+     * sequence-classification head ({@code Qwen3ForSequenceClassification}, {@code num_labels = 1}).
+     */
+    public static Path ensureMetaRm(Path cacheDir, long seed, Consumer<String> log) throws IOException {
+        return ensure(cacheDir, "tiny-qwen3-metarm-v" + FORMAT_VERSION + "-seed" + seed, seed, true, log);
+    }
+
+    private static ModelConfig classifierOf(ModelConfig causal) throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode o = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(causal.toJson());
+        o.putArray("architectures").add(causal.architecture().replace(ModelConfig.CAUSAL_LM, ModelConfig.SEQUENCE_CLASSIFICATION));
+        o.put("num_labels", 1);
+        return ModelConfig.parse(o);
+    }
+
+    private static Path ensure(Path cacheDir, String name, long seed, boolean classifier, Consumer<String> log) throws IOException {
+        Path dir = cacheDir.resolve(name);
         if (Files.isRegularFile(dir.resolve(COMPLETE))) {
             return dir;
         }
-        log.accept("generating the embedded default GRM into " + dir);
+        log.accept("generating the embedded default " + (classifier ? "meta-RM" : "GRM") + " into " + dir);
         Files.createDirectories(cacheDir);
         Path tmp = Files.createTempDirectory(cacheDir, ".tiny-qwen3-");
         try {
-            TinyModel.generate(TinyModel.Spec.defaultQwen3Tiny(), seed, tmp);
+            TinyModel.Spec spec = TinyModel.Spec.defaultQwen3Tiny();
+            if (classifier) {
+                TinyModel.generate(classifierOf(spec.toConfig()), spec.weightStd(), seed, tmp, TinyModel.Output.F32_SINGLE_FILE);
+            } else {
+                TinyModel.generate(spec, seed, tmp);
+            }
             try (InputStream in = new GZIPInputStream(resource("tokenizer.json.gz"))) {
                 Files.copy(in, tmp.resolve("tokenizer.json"));
             }
-            for (String name : new String[] {"tokenizer_config.json", "NOTICE", "LICENSE-tokenizer-qwen3"}) {
-                try (InputStream in = resource(name)) {
-                    Files.copy(in, tmp.resolve(name));
+            for (String file : new String[] {"tokenizer_config.json", "NOTICE", "LICENSE-tokenizer-qwen3"}) {
+                try (InputStream in = resource(file)) {
+                    Files.copy(in, tmp.resolve(file));
                 }
             }
             Files.createDirectories(tmp.resolve(OnnxExports.ONNX_SUBDIR));
-            OnnxExporter.exportDecoder(tmp, tmp.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE), OnnxExports.SERVING);
+            Path onnx = tmp.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE);
+            if (classifier) {
+                OnnxExporter.exportClassifier(tmp, onnx, OnnxExporter.Options.defaults(), OnnxExporter.Progress.NONE);
+            } else {
+                OnnxExporter.exportDecoder(tmp, onnx, OnnxExports.SERVING);
+            }
             Files.writeString(tmp.resolve(COMPLETE), "seed " + seed + "\n");
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);

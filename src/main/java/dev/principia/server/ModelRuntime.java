@@ -13,10 +13,14 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import dev.principia.backend.onnx.OnnxBackend;
+import dev.principia.backend.onnx.OnnxClassifier;
 import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.LoadPolicy;
 import dev.principia.engine.Engine;
 import dev.principia.engine.EngineConfig;
+import dev.principia.engine.ScalarEngine;
+import dev.principia.grm.MetaRm;
+import dev.principia.grm.ScalarRewardScorer;
 import dev.principia.grm.GrmScorer;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.grm.ScoringException;
@@ -58,6 +62,10 @@ public class ModelRuntime {
     private PromptTemplate promptTemplate;
     private BudgetPolicy policy;
     private ExecutorService executor;
+    private ModelDirectory metaModel;
+    private ScalarEngine metaEngine;
+    private ModelDirectory scalarModel;
+    private ScalarEngine scalarEngine;
     private java.util.concurrent.ScheduledExecutorService timer;
     private LoadPolicy loadPolicy;
 
@@ -110,13 +118,57 @@ public class ModelRuntime {
             t.setDaemon(true);
             return t;
         });
+        loadScalarModels(embedded, threads);
+        MetaRm metaRm = metaEngine == null ? null : new MetaRm(ScalarModels.of(metaEngine), metaModel.tokenizer(),
+                metaModel.chatTemplate(), template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE));
+        ScalarRewardScorer scalarRm = scalarEngine == null ? null
+                : new ScalarRewardScorer(ScalarModels.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
         scorer = new GrmScorer(new GrmScorer.Parts(engine, model.tokenizer(), model.chatTemplate(), promptTemplate, principlesTemplate,
                 model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(), policy, loadPolicy,
                 new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
-                        lc.maxPromptTokens()), null, null, executor, timer));
+                        lc.maxPromptTokens()), metaRm, scalarRm, executor, timer));
         LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on onnxruntime-cpu after %d ms", dir.getFileName(),
                 model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
                 model.config().vocabSize(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+    }
+
+    /**
+     * The meta-RM (configured, or the embedded tiny one beside the embedded GRM) and the scalar RM
+     * (configured, or the embedded tiny classifier when the embedded default runs). Each runs on its own
+     * {@link ScalarEngine}; the embedded classifier serves both roles from one engine.
+     */
+    private void loadScalarModels(boolean embeddedGrm, int threads) throws java.io.IOException {
+        PrincipiaConfig.Model mc = config.model();
+        Path metaDir = config.metaRm().dir().orElse(null);
+        boolean embeddedMeta = metaDir == null && embeddedGrm && config.metaRm().embedded();
+        if (embeddedMeta) metaDir = DefaultModel.ensureMetaRm(mc.cacheDir(), mc.defaultSeed() + 1, LOG::info);
+        if (metaDir != null) {
+            metaModel = ModelDirectory.open(metaDir, embeddedMeta);
+            metaEngine = scalarEngine("meta-rm", metaModel, threads);
+            LOG.infof("meta-RM %s (%s) loaded", metaDir.getFileName(), metaModel.config().architecture());
+        }
+        Path scalarDir = config.scalarRm().dir().orElse(null);
+        if (scalarDir != null) {
+            scalarModel = ModelDirectory.open(scalarDir, false);
+            scalarEngine = scalarEngine("scalar-rm", scalarModel, threads);
+            LOG.infof("scalar RM %s (%s) loaded", scalarDir.getFileName(), scalarModel.config().architecture());
+        } else if (embeddedMeta) {
+            scalarModel = metaModel;
+            scalarEngine = metaEngine;
+        }
+    }
+
+    private ScalarEngine scalarEngine(String role, ModelDirectory dir, int threads) throws java.io.IOException {
+        if (!dir.config().isSequenceClassifier() || dir.config().numLabels() != 1) {
+            throw new IllegalArgumentException(dir.dir().resolve("config.json") + ": the " + role + " must be a *ForSequenceClassification "
+                    + "model with num_labels 1; got " + dir.config().architecture() + " with num_labels " + dir.config().numLabels());
+        }
+        Path onnx = OnnxExports.ensure(dir, config.model().cacheDir(), LOG::info);
+        OnnxClassifier classifier = new OnnxClassifier(onnx, dir.config(), new OnnxClassifier.Options(threads, 16));
+        ScalarEngine scalar = new ScalarEngine(role, classifier, config.metaRm().maxBatchTokens(), config.engine().maxPendingRequests() * 4);
+        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.sequences", scalar, ScalarEngine::sequencesScored)
+                .tag("model", role).description("Sequences scored by a scalar model (meta-RM, scalar RM)").register(registry);
+        return scalar;
     }
 
     private static PromptTemplate template(java.util.Optional<Path> file, String resource) throws java.io.IOException {
@@ -135,6 +187,8 @@ public class ModelRuntime {
         setHealth(ServingStatus.NOT_SERVING);
         if (engine != null) engine.close();
         if (backend != null) backend.close();
+        if (scalarEngine != null && scalarEngine != metaEngine) scalarEngine.close();
+        if (metaEngine != null) metaEngine.close();
         if (executor != null) executor.shutdown();
         if (timer != null) timer.shutdownNow();
         if (model != null) model.tokenizer().close();
@@ -172,7 +226,15 @@ public class ModelRuntime {
     }
 
     boolean metaRmLoaded() {
-        return false;
+        return metaEngine != null;
+    }
+
+    ModelDirectory metaModel() {
+        return metaModel;
+    }
+
+    ModelDirectory scalarModel() {
+        return scalarModel;
     }
 
     LoadPolicy loadPolicy() {

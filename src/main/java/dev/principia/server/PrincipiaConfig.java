@@ -5,6 +5,7 @@ import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
 
 /** Every {@code principia.*} key, with its default. README's configuration table mirrors this file. */
 @ConfigMapping(prefix = "principia")
@@ -23,6 +24,33 @@ public interface PrincipiaConfig {
     Prompt prompt();
 
     Budget budget();
+
+    @WithName("meta-rm")
+    MetaRm metaRm();
+
+    @WithName("scalar-rm")
+    ScalarRm scalarRm();
+
+    interface MetaRm {
+        /** HF directory of a meta reward model (*ForSequenceClassification, num_labels 1); unset = see embedded. */
+        Optional<Path> dir();
+
+        /** With the embedded default GRM and no dir: load the embedded tiny random meta-RM too. */
+        @WithDefault("true")
+        boolean embedded();
+
+        /** Tokens per meta-RM forward pass; concurrent requests' samples share passes up to it. */
+        @WithDefault("8192")
+        int maxBatchTokens();
+    }
+
+    interface ScalarRm {
+        /**
+         * HF directory of a scalar (Bradley-Terry) reward model serving mode = MODE_SCALAR; unset = the
+         * embedded tiny classifier when the embedded default runs, else MODE_SCALAR is unavailable.
+         */
+        Optional<Path> dir();
+    }
 
     interface Budget {
         /** Estimated queue wait above which requests that allow it (min_samples set) get fewer samples; 0 = off. */

@@ -155,17 +155,20 @@ public class RewardGrpcService implements RewardService {
         }
     }
 
+    private static ModelInfo modelInfo(String role, dev.principia.model.ModelDirectory model) {
+        ModelConfig c = model.config();
+        return ModelInfo.newBuilder().setRole(role).setName(model.name()).setArchitecture(c.architecture())
+                .setDirectory(model.dir().toString()).setNumLayers(c.numHiddenLayers()).setHiddenSize(c.hiddenSize())
+                .setNumAttentionHeads(c.numAttentionHeads()).setNumKeyValueHeads(c.numKeyValueHeads())
+                .setVocabSize(c.vocabSize()).setMaxPositionEmbeddings(c.maxPositionEmbeddings())
+                .setNumParameters(model.numParameters()).setEmbeddedDefault(model.embeddedDefault()).build();
+    }
+
     private ServerInfo serverInfo() {
         ServerInfo.Builder info = ServerInfo.newBuilder().setVersion(Version.VERSION).setBackend("onnxruntime-cpu");
-        var model = runtime.model();
-        if (model != null) {
-            ModelConfig c = model.config();
-            info.addModels(ModelInfo.newBuilder().setRole("grm").setName(model.name()).setArchitecture(c.architecture())
-                    .setDirectory(model.dir().toString()).setNumLayers(c.numHiddenLayers()).setHiddenSize(c.hiddenSize())
-                    .setNumAttentionHeads(c.numAttentionHeads()).setNumKeyValueHeads(c.numKeyValueHeads())
-                    .setVocabSize(c.vocabSize()).setMaxPositionEmbeddings(c.maxPositionEmbeddings())
-                    .setNumParameters(model.numParameters()).setEmbeddedDefault(model.embeddedDefault()));
-        }
+        if (runtime.model() != null) info.addModels(modelInfo("grm", runtime.model()));
+        if (runtime.metaModel() != null) info.addModels(modelInfo("meta_rm", runtime.metaModel()));
+        if (runtime.scalarModel() != null) info.addModels(modelInfo("scalar_rm", runtime.scalarModel()));
         PrincipiaConfig.Limits l = config.limits();
         info.setLimits(Limits.newBuilder().setMaxResponses(l.maxResponses()).setMaxSamples(l.maxSamples())
                 .setMaxNewTokens(l.maxNewTokens()).setMaxStringChars(l.maxStringChars()).setMaxBatchItems(l.maxBatchItems())

@@ -38,6 +38,7 @@ class DegradationTest {
         ManagedChannel channel = GrpcTestSupport.channel();
         try {
             RewardServiceGrpc.RewardServiceFutureStub stub = RewardServiceGrpc.newFutureStub(channel).withDeadlineAfter(10, TimeUnit.MINUTES);
+            stub.score(GrpcTestSupport.request("warm-up", 2, 2, 48).build()).get(10, TimeUnit.MINUTES); // the engine learns its rate
             List<ListenableFuture<ScoreResponse>> flexible = new ArrayList<>();
             List<ListenableFuture<ScoreResponse>> fixed = new ArrayList<>();
             for (int i = 0; i < 12; i++) {

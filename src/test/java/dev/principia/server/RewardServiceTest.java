@@ -72,26 +72,30 @@ class RewardServiceTest {
                 assertEquals(k, r.getUsage().getSamplesRun(), where);
                 assertEquals(k, r.getSamplesCount(), where);
                 int valid = 0;
+                int counted = 0;
                 double[] sums = new double[n];
                 Set<Integer> ranks = new HashSet<>();
                 for (var s : r.getSamplesList()) {
                     assertEquals(n, s.getOrderCount(), where);
                     if (s.getValid()) {
                         valid++;
-                        assertTrue(s.getCounted());
                         assertEquals(n, s.getScoresCount());
                         for (int i = 0; i < n; i++) {
                             int score = s.getScores(i);
                             assertTrue(score >= 1 && score <= 10, where + " score " + score);
-                            sums[i] += score;
+                            if (s.getCounted()) sums[i] += score;
                         }
                     }
+                    if (s.getCounted()) counted++;
                 }
                 assertEquals(valid, r.getUsage().getSamplesValid(), where);
                 assertTrue(valid >= 1, where);
+                // the embedded tiny meta-RM keeps ceil(k/2) of the valid samples
+                assertEquals(Math.min(valid, (k + 1) / 2), counted, where + ": meta-RM guided voting");
+                assertEquals(counted, r.getUsage().getSamplesCounted(), where);
                 for (int i = 0; i < n; i++) {
-                    assertEquals(sums[i], r.getScores(i).getReward(), 1e-9, where + ": reward = sum of sample scores");
-                    assertTrue(r.getScores(i).getReward() >= valid && r.getScores(i).getReward() <= 10.0 * valid, where);
+                    assertEquals(sums[i], r.getScores(i).getReward(), 1e-9, where + ": reward = sum of counted sample scores");
+                    assertTrue(r.getScores(i).getReward() >= counted && r.getScores(i).getReward() <= 10.0 * counted, where);
                     ranks.add(r.getScores(i).getRank());
                 }
                 assertEquals(n, ranks.size(), where + ": ranks are a permutation");
@@ -252,8 +256,12 @@ class RewardServiceTest {
     void serverInfoDescribesModelAndLimits() {
         ServerInfo info = stub.getServerInfo(GetServerInfoRequest.getDefaultInstance());
         assertEquals("onnxruntime-cpu", info.getBackend());
-        assertEquals(1, info.getModelsCount());
+        assertEquals(3, info.getModelsCount(), "grm, meta_rm and scalar_rm");
+        assertEquals("grm", info.getModels(0).getRole());
         assertEquals("Qwen3ForCausalLM", info.getModels(0).getArchitecture());
+        assertEquals("meta_rm", info.getModels(1).getRole());
+        assertEquals("Qwen3ForSequenceClassification", info.getModels(1).getArchitecture());
+        assertTrue(info.getBudgetPolicy().getMetaRmLoaded());
         assertTrue(info.getModels(0).getEmbeddedDefault());
         assertEquals(151936, info.getModels(0).getVocabSize());
         assertEquals(16, info.getLimits().getMaxResponses());

@@ -39,7 +39,7 @@ class SpctScoringTest {
     void adaptiveVotingPicksTheSameBestAsFullVoting() {
         for (long seed = 1; seed <= 3; seed++) {
             ScoreRequest.Builder full = GrpcTestSupport.request("full", 2, 8, 32);
-            full.getBudgetBuilder().setSeed(seed);
+            full.getBudgetBuilder().setSeed(seed).setMetaKeep(8); // k_meta = k: no meta filtering, so adaptive applies
             ScoreRequest.Builder adaptive = full.clone().setId("adaptive");
             adaptive.getBudgetBuilder().setAdaptive(true);
             ScoreResponse a = stub.score(adaptive.setReturnSamples(true).build());
@@ -78,10 +78,50 @@ class SpctScoringTest {
     }
 
     @Test
+    void metaKeepTwoOfFourCountsExactlyTheTwoBestMetaScores() {
+        ScoreRequest.Builder r = GrpcTestSupport.request("meta", 3, 4, 32).setReturnSamples(true);
+        r.getBudgetBuilder().setMetaKeep(2);
+        ScoreResponse response = stub.score(r.build());
+        assertEquals(4, response.getSamplesCount());
+        assertEquals(2, response.getSamplesList().stream().filter(s -> s.getCounted()).count());
+        assertEquals(2, response.getUsage().getSamplesCounted());
+        float lowestKept = Float.MAX_VALUE;
+        float highestDropped = -Float.MAX_VALUE;
+        double[] sums = new double[3];
+        for (var s : response.getSamplesList()) {
+            assertTrue(s.getValid());
+            assertTrue(s.getMetaScore() != 0f, "every valid sample was scored by the meta-RM");
+            if (s.getCounted()) {
+                lowestKept = Math.min(lowestKept, s.getMetaScore());
+                for (int i = 0; i < 3; i++) sums[i] += s.getScores(i);
+            } else {
+                highestDropped = Math.max(highestDropped, s.getMetaScore());
+            }
+        }
+        assertTrue(lowestKept >= highestDropped, "kept the top meta scores");
+        for (int i = 0; i < 3; i++) assertEquals(sums[i], response.getScores(i).getReward(), 1e-9, "vote over kept samples only");
+    }
+
+    @Test
+    void scalarModeReturnsOneScorePerResponse() {
+        ScoreResponse r = stub.score(GrpcTestSupport.request("scalar", 3, 1, 32).setMode(dev.principia.api.v1.Mode.MODE_SCALAR).build());
+        assertFalse(r.hasError());
+        assertEquals(3, r.getScoresCount());
+        assertEquals(0, r.getUsage().getSamplesRun(), "no GRM sample");
+        java.util.Set<Double> distinct = new java.util.HashSet<>();
+        for (var s : r.getScoresList()) distinct.add(s.getReward());
+        assertEquals(3, distinct.size(), "a real forward pass per response gives distinct scalars");
+        assertEquals(1, r.getScores(r.getBestIndex()).getRank());
+        ScoreResponse again = stub.score(GrpcTestSupport.request("scalar", 3, 1, 32).setMode(dev.principia.api.v1.Mode.MODE_SCALAR).build());
+        assertEquals(r.getScoresList(), again.getScoresList(), "deterministic");
+    }
+
+    @Test
     void serverInfoReportsTheBudgetPolicy() {
         ServerInfo info = stub.getServerInfo(GetServerInfoRequest.getDefaultInstance());
         assertEquals(32, info.getBudgetPolicy().getMaxSamples());
         assertEquals(1, info.getBudgetPolicy().getDefaultSamples());
         assertEquals(0.5f, info.getBudgetPolicy().getSamplingTemperature());
+        assertTrue(info.getBudgetPolicy().getMetaRmLoaded(), "the embedded default carries a tiny meta-RM");
     }
 }
