@@ -164,7 +164,8 @@ public final class OnnxExporter {
             String presentV = g.opNamed(presentValue(l), "Concat", List.of(pastValue(l), val), Attr.i("axis", 2));
             // [B, kv, rep, S, d] x [B, kv, 1, d, T] -> [B, kv, rep, S, T]: query head j*rep + r reads kv head j
             String q5 = g.op("Reshape", List.of(q, q5Shape));
-            String kT = g.op("Unsqueeze", List.of(g.op("Transpose", List.of(presentK), Attr.ints("perm", 0, 1, 3, 2)), g.int64s(2)));
+            // Transpose last, right before MatMul: ONNX Runtime then fuses it into the MatMul (transB) instead of copying the keys
+            String kT = g.op("Transpose", List.of(g.op("Unsqueeze", List.of(presentK, g.int64s(2)))), Attr.ints("perm", 0, 1, 2, 4, 3));
             String scores = g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), scale));
             scores = g.op("Where", List.of(allowed, scores, masked));
             String probs = g.op("Softmax", List.of(scores), Attr.i("axis", -1));
