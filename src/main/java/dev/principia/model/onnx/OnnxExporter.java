@@ -94,7 +94,7 @@ public final class OnnxExporter {
         private final Safetensors st;
         private final OnnxGraph g;
         private final Options options;
-        private final String eps;
+        private final String eps, two;
         private final java.util.Set<String> registered = new java.util.HashSet<>();
         private String cos, sin, allowed, scale, masked, axisHalves;
 
@@ -104,6 +104,7 @@ public final class OnnxExporter {
             this.g = g;
             this.options = options;
             this.eps = g.floatScalar((float) c.rmsNormEps());
+            this.two = g.floatScalar(2f);
         }
 
         void build() throws IOException {
@@ -194,11 +195,14 @@ public final class OnnxExporter {
             return g.op("Gemm", List.of(x, w, weight(name + ".bias", out)), Attr.i("transB", 1));
         }
 
-        /** x * 1/sqrt(mean(x^2, last axis) + eps) * w. */
+        /**
+         * x / sqrt(mean(x^2, last axis) + eps) * w, spelled Pow-ReduceMean-Add-Sqrt-Div-Mul: the pattern ONNX Runtime
+         * fuses into one SimplifiedLayerNormalization kernel (and TensorRT into its RMSNorm).
+         */
         private String rmsNorm(String x, String w) {
-            String ms = g.op("ReduceMean", List.of(g.op("Mul", List.of(x, x))), Attr.ints("axes", -1), Attr.i("keepdims", 1));
-            String inv = g.op("Reciprocal", List.of(g.op("Sqrt", List.of(g.op("Add", List.of(ms, eps))))));
-            return g.op("Mul", List.of(g.op("Mul", List.of(x, inv)), w));
+            String ms = g.op("ReduceMean", List.of(g.op("Pow", List.of(x, two))), Attr.ints("axes", -1), Attr.i("keepdims", 1));
+            String rms = g.op("Sqrt", List.of(g.op("Add", List.of(ms, eps))));
+            return g.op("Mul", List.of(g.op("Div", List.of(x, rms)), w));
         }
 
         /** x [B, heads, S, d] -> x*cos + swap_halves(x)*signedSin. */
