@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark from benchmark/ against this checkout.
 #   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
+#   benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]      OnnxBackend decode step alone: median/min ms, thread CPU ms
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ root=$(pwd)
 cp=target/bench-classpath.jar
 case "$what" in
   engine) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
+  step) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, load)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$what' (engine, step, load)" >&2; exit 2 ;;
 esac
