@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark from benchmark/ against this checkout.
 #   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
+#   benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]      OnnxBackend decode step alone: median/min ms, thread CPU ms
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
 #   benchmark/run.sh bigexport [workDir] [layers] [fp32|fp16]   3.3 GB sharded bf16 checkpoint -> ONNX under -Xmx1g, then run
 set -euo pipefail
@@ -19,7 +20,8 @@ root=$(pwd)
 cp=target/bench-classpath.jar
 case "$what" in
   engine) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
+  step) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
   bigexport) exec java -Xmx1g -cp "$cp" dev.principia.benchmark.BigModelExport "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, load, bigexport)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$what' (engine, step, load, bigexport)" >&2; exit 2 ;;
 esac

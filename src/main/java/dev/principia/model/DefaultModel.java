@@ -21,7 +21,7 @@ import dev.principia.model.onnx.OnnxExporter;
  */
 public final class DefaultModel {
     /** Bump when the generated files change, so stale caches are not reused. */
-    static final int FORMAT_VERSION = 2;
+    static final int FORMAT_VERSION = 3;
     private static final String RESOURCES = "/principia/default-model/";
     private static final String COMPLETE = ".complete";
 

@@ -97,8 +97,8 @@ public class ModelRuntime {
         Path onnx = OnnxExports.ensure(model, mc.cacheDir(), LOG::info);
         PrincipiaConfig.Engine ec = config.engine();
         int threads = config.backend().intraOpThreads();
-        backend = new OnnxBackend(onnx, model.config(), new OnnxBackend.Options(
-                threads, ec.maxNumSeqs(), Math.min(ec.maxModelLen(), model.config().maxPositionEmbeddings())));
+        backend = new OnnxBackend(onnx, model.config(), new OnnxBackend.Options(threads, ec.maxNumSeqs(),
+                Math.min(ec.maxModelLen(), model.config().maxPositionEmbeddings()), config.backend().allowSpinning()));
         engine = new Engine("grm", backend, new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), ec.kvCacheTokens(),
                 ec.maxPendingRequests(), ec.maxModelLen()), new EngineMetricsBinder(registry, "grm"));
         EngineMetricsBinder.bindGauges(registry, "grm", engine);

@@ -79,6 +79,10 @@ public interface PrincipiaConfig {
         /** ONNX Runtime intra-op threads; 0 = one per available core. */
         @WithDefault("0")
         int intraOpThreads();
+
+        /** Let ONNX Runtime's idle intra-op threads spin between operators (faster on dedicated cores, worse when shared). */
+        @WithDefault("false")
+        boolean allowSpinning();
     }
 
     interface Engine {

@@ -5,13 +5,15 @@ import java.nio.FloatBuffer;
 /**
  * One sequence's KV cache: per layer, a key and a value array laid out
  * {@code [numKvHeads, capacity, headDim]}; positions {@code [0, length)} are valid. Capacity grows by
- * doubling (from 16) up to {@code maxPositions}; growth re-lays every array.
+ * doubling (from 16) up to {@code maxPositions}; growth re-lays every array. {@code generation} counts
+ * changes of length, so that a copy of the contents elsewhere can tell whether it is still current.
  */
 final class KvSlot {
     private static final int MIN_CAPACITY = 16;
     private final int numLayers, numKvHeads, headDim, maxPositions;
     private float[][] keys, values;
     private int capacity, length;
+    private long generation;
 
     KvSlot(int numLayers, int numKvHeads, int headDim, int maxPositions) {
         this.numLayers = numLayers;
@@ -26,13 +28,21 @@ final class KvSlot {
         return length;
     }
 
+    long generation() {
+        return generation;
+    }
+
     void setLength(int newLength) {
         if (newLength > capacity) throw new IllegalStateException("length " + newLength + " exceeds capacity " + capacity);
         length = newLength;
+        generation++;
     }
 
     void truncate(int newLength) {
-        if (newLength < length) length = newLength;
+        if (newLength < length) {
+            length = newLength;
+            generation++;
+        }
     }
 
     /** Appends positions {@code [0, len)} of head h to {@code dst} at its position. */

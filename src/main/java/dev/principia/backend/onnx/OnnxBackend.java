@@ -1,7 +1,6 @@
 package dev.principia.backend.onnx;
 
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -32,12 +31,15 @@ import java.util.List;
  *
  * <p>Execution: entries with one token are run together in one call, their pasts left-padded to the
  * longest past P and the padding hidden by {@code attention_mask} zeros; entries with several tokens
- * run one call each (B = 1). Copy costs per call, per layer and K/V, in floats (T = P + S): the
- * pasts are packed into reused direct buffers that ONNX Runtime reads in place ({@code B*kvHeads*P*headDim});
- * the graph's Concat writes {@code present} ({@code B*kvHeads*T*headDim}); reading {@code present} back
- * copies it to the Java heap ({@code B*kvHeads*T*headDim}); only the S new positions then go into the
- * slots. Logits cost {@code B*S*vocab} floats. {@link #copyKv} copies {@code numTokens} positions of
- * every layer; growing a slot re-lays its arrays.
+ * run one call each (B = 1). Every input and output tensor lies in a reused direct buffer that ONNX
+ * Runtime reads or writes in place ({@link KvBuffers}). Copy costs per call, per layer and K/V, in floats
+ * (T = P + S): the graph's Concat writes {@code present} ({@code B*kvHeads*T*headDim}); the S new
+ * positions go into the slots ({@code B*kvHeads*S*headDim}); the pasts are packed from the slots
+ * ({@code B*kvHeads*P*headDim}) except for a decode call that continues the previous one — same slots,
+ * same order, each one position further, untouched in between ({@link DecodeLayout}) — which reads the
+ * previous call's {@code present} as its past. Logits cost {@code B*vocab} floats (last-position
+ * exports; else {@code B*S*vocab}). {@link #copyKv} copies {@code numTokens} positions of every layer;
+ * growing a slot re-lays its arrays.
  *
  * <p>Not thread-safe, as {@link Backend} allows.
  */
@@ -47,12 +49,21 @@ public final class OnnxBackend implements Backend {
      * @param intraOpThreads ONNX Runtime intra-op threads; 0 lets the runtime choose
      * @param maxSlots       number of addressable KV slots
      * @param maxPositions   longest sequence; at most the model's {@code max_position_embeddings}
+     * @param allowSpinning  whether idle intra-op threads spin for work instead of sleeping; spinning shaves
+     *                       wake-up latency on dedicated cores but takes them from the caller and other
+     *                       processes: on a shared 2-core machine at 16 decoding sequences, median steps
+     *                       were ~1.5-2x slower with it
      */
-    public record Options(int intraOpThreads, int maxSlots, int maxPositions) {
+    public record Options(int intraOpThreads, int maxSlots, int maxPositions, boolean allowSpinning) {
         public Options {
             if (intraOpThreads < 0) throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
             if (maxSlots <= 0) throw new IllegalArgumentException("maxSlots must be > 0, got " + maxSlots);
             if (maxPositions <= 0) throw new IllegalArgumentException("maxPositions must be > 0, got " + maxPositions);
+        }
+
+        /** Without spinning. */
+        public Options(int intraOpThreads, int maxSlots, int maxPositions) {
+            this(intraOpThreads, maxSlots, maxPositions, false);
         }
     }
 
@@ -61,8 +72,13 @@ public final class OnnxBackend implements Backend {
     private final BackendInfo info;
     private final int numLayers, numKvHeads, headDim, vocabSize;
     private final KvSlot[] slots;
-    /** Reused direct input buffers, index 2 * layer + (0 key, 1 value); grown on demand. */
-    private final ByteBuffer[] pastBuffers;
+    private final boolean lastPositionLogitsOnly;
+    /** Decode calls read past from one and write present to the other, then swap; prefill calls use their own pair. */
+    private KvBuffers decodePast, decodePresent;
+    private final KvBuffers prefillPast, prefillPresent;
+    /** What {@link #decodePast} holds, or null when it may hold nothing usable. */
+    private DecodeLayout layout;
+    private ByteBuffer logitsBuffer;
 
     public OnnxBackend(Path onnxFile, ModelConfig config, Options options) {
         if (options.maxPositions() > config.maxPositionEmbeddings()) {
@@ -76,11 +92,15 @@ public final class OnnxBackend implements Backend {
         this.info = new BackendInfo("onnxruntime-cpu", vocabSize, numLayers, numKvHeads, headDim,
                 options.maxPositions(), options.maxSlots());
         this.slots = new KvSlot[options.maxSlots()];
-        this.pastBuffers = new ByteBuffer[2 * numLayers];
+        this.decodePast = new KvBuffers(numLayers);
+        this.decodePresent = new KvBuffers(numLayers);
+        this.prefillPast = new KvBuffers(numLayers);
+        this.prefillPresent = new KvBuffers(numLayers);
         this.env = OrtEnvironment.getEnvironment();
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
             so.setIntraOpNumThreads(options.intraOpThreads());
             so.setInterOpNumThreads(1);
+            so.addConfigEntry("session.intra_op.allow_spinning", options.allowSpinning() ? "1" : "0");
             so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             this.session = env.createSession(onnxFile.toString(), so);
@@ -88,6 +108,18 @@ public final class OnnxBackend implements Backend {
             throw new BackendException(onnxFile + ": cannot create ONNX Runtime session: " + e.getMessage(), e);
         }
         checkNames(onnxFile);
+        this.lastPositionLogitsOnly = logitsPositionsFixedAtOne();
+    }
+
+    /** Whether the graph's {@code logits} is {@code [B, 1, vocab]} (a last-position-only export) rather than {@code [B, S, vocab]}. */
+    private boolean logitsPositionsFixedAtOne() {
+        try {
+            var info = (ai.onnxruntime.TensorInfo) session.getOutputInfo().get("logits").getInfo();
+            return info.getShape().length == 3 && info.getShape()[1] == 1;
+        } catch (OrtException | NullPointerException e) {
+            closeQuietly();
+            throw new IllegalArgumentException("graph has no float output 'logits'", e);
+        }
     }
 
     private void checkNames(Path onnxFile) {
@@ -148,13 +180,27 @@ public final class OnnxBackend implements Backend {
         }
     }
 
-    /** One ORT call for entries of equal token count S; pasts left-padded to the longest. Returns last-position logits. */
+    /**
+     * One ORT call for entries of equal token count S; pasts left-padded to the longest. Returns last-position logits.
+     * Every output is pinned to a reused direct buffer. A decode call (S = 1) whose group continues the previous
+     * decode call's ({@link DecodeLayout}) takes that call's {@code present} buffers as its past, packing nothing.
+     */
     private float[][] run(List<Batch.Entry> group) {
         int b = group.size();
         int s = group.get(0).tokenIds().length;
+        KvSlot[] groupSlots = new KvSlot[b];
+        int[] lengths = new int[b];
         int past = 0;
-        for (Batch.Entry e : group) past = Math.max(past, e.startPosition());
+        for (int i = 0; i < b; i++) {
+            groupSlots[i] = slot(group.get(i).slot());
+            lengths[i] = group.get(i).startPosition();
+            past = Math.max(past, lengths[i]);
+        }
         int total = past + s;
+        boolean decode = s == 1;
+        KvBuffers pastBufs = decode ? decodePast : prefillPast, presentBufs = decode ? decodePresent : prefillPresent;
+        if (!decode || layout == null || !layout.holds(group, groupSlots)) pastBufs.pack(groupSlots, lengths, past, numKvHeads, headDim);
+        if (decode) layout = null; // the decode buffers are overwritten below; a failed call leaves no layout
         long[] ids = new long[b * s], pos = new long[b * s], mask = new long[b * total];
         for (int i = 0; i < b; i++) {
             Batch.Entry e = group.get(i);
@@ -165,75 +211,76 @@ public final class OnnxBackend implements Backend {
             for (int j = past - e.startPosition(); j < total; j++) mask[i * total + j] = 1;
         }
         var inputs = new HashMap<String, OnnxTensor>();
+        var outputs = new HashMap<String, OnnxTensor>();
         try {
             inputs.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[]{b, s}));
             inputs.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[]{b, total}));
             inputs.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[]{b, s}));
-            long[] pastShape = {b, numKvHeads, past, headDim};
+            long[] pastShape = {b, numKvHeads, past, headDim}, presentShape = {b, numKvHeads, total, headDim};
+            int pastFloats = b * numKvHeads * past * headDim, presentFloats = b * numKvHeads * total * headDim;
             for (int l = 0; l < numLayers; l++) {
-                inputs.put(OnnxExporter.pastKey(l), OnnxTensor.createTensor(env, packPast(group, l, true, past), pastShape));
-                inputs.put(OnnxExporter.pastValue(l), OnnxTensor.createTensor(env, packPast(group, l, false, past), pastShape));
+                inputs.put(OnnxExporter.pastKey(l), OnnxTensor.createTensor(env, pastBufs.view(l, true, pastFloats), pastShape));
+                inputs.put(OnnxExporter.pastValue(l), OnnxTensor.createTensor(env, pastBufs.view(l, false, pastFloats), pastShape));
+                outputs.put(OnnxExporter.presentKey(l), OnnxTensor.createTensor(env, presentBufs.view(l, true, presentFloats), presentShape));
+                outputs.put(OnnxExporter.presentValue(l), OnnxTensor.createTensor(env, presentBufs.view(l, false, presentFloats), presentShape));
             }
-            try (OrtSession.Result result = session.run(inputs)) {
-                return unpack(result, group, past, s);
-            }
+            outputs.put("logits", OnnxTensor.createTensor(env, logitsView(b * logitsPositions(s) * vocabSize),
+                    new long[]{b, logitsPositions(s), vocabSize}));
+            session.run(inputs, outputs).close();
         } catch (OrtException e) {
             throw new BackendException("ONNX Runtime step failed (batch " + b + ", tokens " + s + ", past " + past + "): " + e.getMessage(), e);
         } finally {
             inputs.values().forEach(OnnxTensor::close);
+            outputs.values().forEach(OnnxTensor::close);
         }
+        float[][] out = readLogits(b, logitsPositions(s));
+        keepNewPositions(group, groupSlots, presentBufs, past, s);
+        if (decode) {
+            decodePresent = decodePast;
+            decodePast = presentBufs;
+            layout = DecodeLayout.of(group, groupSlots);
+        }
+        return out;
     }
 
-    /** Direct buffer [B, kvHeads, past, headDim]; entry i's positions sit at [past - len_i, past), padding is 0. */
-    private FloatBuffer packPast(List<Batch.Entry> group, int layer, boolean key, int past) {
-        int numFloats = group.size() * numKvHeads * past * headDim;
-        int bi = 2 * layer + (key ? 0 : 1);
-        if (pastBuffers[bi] == null || pastBuffers[bi].capacity() < numFloats * Float.BYTES) {
-            pastBuffers[bi] = ByteBuffer.allocateDirect(Math.max(numFloats * Float.BYTES * 3 / 2, 64)).order(ByteOrder.nativeOrder());
-        }
-        FloatBuffer buf = pastBuffers[bi].clear().asFloatBuffer().limit(numFloats);
-        for (int i = 0; i < group.size(); i++) {
-            int len = group.get(i).startPosition();
-            KvSlot slot = slot(group.get(i).slot());
-            for (int h = 0; h < numKvHeads; h++) {
-                buf.position((i * numKvHeads + h) * past * headDim);
-                for (int j = (past - len) * headDim; j > 0; j--) buf.put(0f);
-                if (len > 0) slot.readHead(layer, key, h, len, buf);
-            }
-        }
-        buf.rewind();
-        return buf;
+    /** Positions per entry in {@code logits}: 1 for a last-position-only export, else S. */
+    private int logitsPositions(int s) {
+        return lastPositionLogitsOnly ? 1 : s;
     }
 
-    private float[][] unpack(OrtSession.Result result, List<Batch.Entry> group, int past, int s) throws OrtException {
-        int b = group.size();
-        int total = past + s;
+    private FloatBuffer logitsView(int numFloats) {
+        if (logitsBuffer == null || logitsBuffer.capacity() < (long) numFloats * Float.BYTES) {
+            logitsBuffer = ByteBuffer.allocateDirect(numFloats * Float.BYTES).order(ByteOrder.nativeOrder());
+        }
+        return logitsBuffer.clear().asFloatBuffer().limit(numFloats);
+    }
+
+    private float[][] readLogits(int b, int positions) {
         float[][] out = new float[b][vocabSize];
-        OnnxTensor logits = (OnnxTensor) result.get("logits").orElseThrow();
-        long[] shape = logits.getInfo().getShape();
-        int positions = (int) shape[1];
-        FloatBuffer lf = logits.getFloatBuffer();
+        FloatBuffer lf = logitsBuffer.clear().asFloatBuffer();
         for (int i = 0; i < b; i++) {
             lf.position((i * positions + positions - 1) * vocabSize);
             lf.get(out[i]);
         }
+        return out;
+    }
+
+    /** Copies each entry's S new positions from {@code present} [B, kvHeads, T, headDim] into its slot. */
+    private void keepNewPositions(List<Batch.Entry> group, KvSlot[] groupSlots, KvBuffers present, int past, int s) {
+        int b = group.size(), total = past + s;
         for (int l = 0; l < numLayers; l++) {
             for (int kv = 0; kv < 2; kv++) {
                 boolean key = kv == 0;
-                OnnxValue v = result.get(key ? OnnxExporter.presentKey(l) : OnnxExporter.presentValue(l)).orElseThrow();
-                FloatBuffer present = ((OnnxTensor) v).getFloatBuffer();
+                FloatBuffer buf = present.view(l, key, b * numKvHeads * total * headDim);
                 for (int i = 0; i < b; i++) {
-                    Batch.Entry e = group.get(i);
-                    KvSlot slot = slot(e.slot());
                     for (int h = 0; h < numKvHeads; h++) {
-                        present.position(((i * numKvHeads + h) * total + past) * headDim);
-                        slot.writeHead(l, key, h, e.startPosition(), s, present);
+                        buf.position(((i * numKvHeads + h) * total + past) * headDim);
+                        groupSlots[i].writeHead(l, key, h, group.get(i).startPosition(), s, buf);
                     }
                 }
             }
         }
-        for (Batch.Entry e : group) slot(e.slot()).setLength(e.startPosition() + s);
-        return out;
+        for (int i = 0; i < b; i++) groupSlots[i].setLength(group.get(i).startPosition() + s);
     }
 
     private KvSlot slot(int id) {

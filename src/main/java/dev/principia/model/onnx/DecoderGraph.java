@@ -37,7 +37,7 @@ final class DecoderGraph {
     private final OnnxExporter.Progress progress;
     private final long totalBytes;
     private final Set<String> registered = new HashSet<>();
-    private final String eps, masked, axisHalves;
+    private final String eps, two, masked, axisHalves;
     private long doneBytes;
     private String cos, sin, allowed, allowedSliding;
 
@@ -49,6 +49,7 @@ final class DecoderGraph {
         this.progress = progress;
         this.totalBytes = totalBytes;
         this.eps = g.floatScalar((float) c.rmsNormEps());
+        this.two = g.floatScalar(2f);
         this.masked = g.floatScalar(MASKED_SCORE);
         this.axisHalves = g.int64s(c.headDim() / 2, c.headDim() / 2);
     }
@@ -128,7 +129,8 @@ final class DecoderGraph {
             val = g.opNamed(present[1], "Concat", List.of(past[1], val), Attr.i("axis", 2));
         }
         String q5 = g.op("Reshape", List.of(q, g.int64s(0, kv, c.numQueriesPerKv(), -1, d)));
-        String kT = g.op("Unsqueeze", List.of(g.op("Transpose", List.of(k), Attr.ints("perm", 0, 1, 3, 2)), g.int64s(2)));
+        // Transpose last, right before MatMul: ONNX Runtime then fuses it into the MatMul (transB) instead of copying the keys
+        String kT = g.op("Transpose", List.of(g.op("Unsqueeze", List.of(k, g.int64s(2)))), Attr.ints("perm", 0, 1, 2, 4, 3));
         String scores = g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar((float) c.attentionScale(), act)));
         scores = toFloat(scores);
         if (c.attnLogitSoftcapping() > 0) scores = softcap(scores, c.attnLogitSoftcapping());
@@ -195,13 +197,17 @@ final class DecoderGraph {
         return g.op("Gemm", List.of(x, w, weight(name + ".bias", out)), Attr.i("transB", 1));
     }
 
-    /** x / sqrt(mean(x^2, last axis) + eps) * w in fp32 (w fp32; {@code 1 + w} for Gemma), cast back to {@code act}. */
+    /**
+     * x / sqrt(mean(x^2, last axis) + eps) * w in fp32 (w fp32; {@code 1 + w} for Gemma), cast back to
+     * {@code act}; spelled Pow-ReduceMean-Add-Sqrt-Div-Mul, the pattern ONNX Runtime fuses into one
+     * SimplifiedLayerNormalization kernel (and TensorRT into its RMSNorm).
+     */
     private String rmsNorm(String x, String weightName, int size) throws IOException {
         String w = normWeight(weightName, size);
         String xf = toFloat(x);
-        String ms = g.op("ReduceMean", List.of(g.op("Mul", List.of(xf, xf))), Attr.ints("axes", -1), Attr.i("keepdims", 1));
-        String inv = g.op("Reciprocal", List.of(g.op("Sqrt", List.of(g.op("Add", List.of(ms, eps))))));
-        return fromFloat(g.op("Mul", List.of(g.op("Mul", List.of(xf, inv)), w)));
+        String ms = g.op("ReduceMean", List.of(g.op("Pow", List.of(xf, two))), Attr.ints("axes", -1), Attr.i("keepdims", 1));
+        String rms = g.op("Sqrt", List.of(g.op("Add", List.of(ms, eps))));
+        return fromFloat(g.op("Mul", List.of(g.op("Div", List.of(xf, rms)), w)));
     }
 
     /** x [B, heads, S, d] -> x*cos + swap_halves(x)*signedSin, equal to HF's x*cos + rotate_half(x)*sin. */

@@ -144,6 +144,16 @@ class OnnxBackendTest {
     }
 
     @Test
+    void spinningThreadsComputeTheSameLogits() {
+        int[] prompt = tokens(8, 6);
+        float[] sleeping = step(backend, 0, prompt, 0);
+        try (OnnxBackend spinning = new OnnxBackend(onnx, SPEC.toConfig(), new OnnxBackend.Options(2, 8, 128, true))) {
+            assertTrue(relDiff(step(spinning, 0, prompt, 0), sleeping) <= 1e-5);
+        }
+        assertEquals(false, new OnnxBackend.Options(1, 8, 128).allowSpinning());
+    }
+
+    @Test
     void infoDescribesTheModel() {
         var info = backend.info();
         assertEquals("onnxruntime-cpu", info.name());

@@ -1,0 +1,77 @@
+package dev.principia.benchmark;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+import dev.principia.backend.Batch;
+import dev.principia.backend.onnx.OnnxBackend;
+import dev.principia.model.ModelConfig;
+import dev.principia.model.TinyModel;
+import dev.principia.model.onnx.OnnxExporter;
+
+/**
+ * Decode step time of {@link OnnxBackend} alone, without the engine: n slots prefilled with 16 tokens,
+ * then {@code bench.decodeTokens} batched decode steps. Reports the median and minimum step, which
+ * resist a shared machine's noise better than a mean, and the calling thread's CPU time, which with
+ * {@code -Dbench.threads=1} (ONNX Runtime then computes on the calling thread) is the step's work, nearly
+ * independent of other load.
+ *
+ * <p>Usage: {@code benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]}; settings as system properties (e.g. in
+ * {@code JAVA_TOOL_OPTIONS}): {@code bench.threads}, {@code bench.sizes} (default 1,4,8,16,32),
+ * {@code bench.decodeTokens} (64), and {@code bench.dir}, which keeps exported models between runs.
+ */
+public final class BackendStepBenchmark {
+    public static void main(String[] args) throws Exception {
+        List<String> shapes = args.length == 0 ? List.of("stories15m") : List.of(args);
+        int threads = Integer.getInteger("bench.threads", Runtime.getRuntime().availableProcessors());
+        int decodeTokens = Integer.getInteger("bench.decodeTokens", 64);
+        int[] sizes = Arrays.stream(System.getProperty("bench.sizes", "1,4,8,16,32").split(",")).mapToInt(Integer::parseInt).toArray();
+        Path work = Path.of(System.getProperty("bench.dir", Files.createTempDirectory("principia-step").toString()));
+        for (String name : shapes) {
+            EngineBenchmark.Shape shape = EngineBenchmark.shape(name);
+            Path dir = work.resolve(name);
+            Path onnx = dir.resolve("model.onnx");
+            if (!Files.isRegularFile(onnx)) {
+                TinyModel.generate(shape.spec(), 1, dir);
+                OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.OnnxExports.SERVING);
+            }
+            ModelConfig config = shape.spec().toConfig();
+            System.out.printf(Locale.ROOT, "## %s%n| seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) |%n|---:|---:|---:|---:|---:|---:|%n", name);
+            double single = 0;
+            for (int n : sizes) {
+                try (OnnxBackend backend = new OnnxBackend(onnx, config, new OnnxBackend.Options(threads, 64, 1024))) {
+                    decode(backend, n, 4); // warm-up
+                    long[] both = decode(backend, n, decodeTokens);
+                    long[] t = Arrays.copyOf(both, decodeTokens), cpu = Arrays.copyOfRange(both, decodeTokens, 2 * decodeTokens);
+                    Arrays.sort(t);
+                    Arrays.sort(cpu);
+                    double med = t[t.length / 2] / 1e6, min = t[0] / 1e6, cpuMed = cpu[cpu.length / 2] / 1e6;
+                    double tps = n / med * 1e3;
+                    if (n == sizes[0]) single = tps / n;
+                    System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f | %.2f | %.2f |%n", n, med, min, tps, tps / single, cpuMed);
+                }
+            }
+        }
+    }
+
+    /** Prefills slots [0, n) with 16 tokens and runs {@code steps} batched decodes; returns each decode's nanoseconds. */
+    static long[] decode(OnnxBackend backend, int n, int steps) {
+        for (int s = 0; s < n; s++) backend.execute(new Batch(List.of(new Batch.Entry(s, EngineBenchmark.prompt(s, 16), 0))));
+        long[] times = new long[2 * steps];
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        for (int k = 0; k < steps; k++) {
+            List<Batch.Entry> entries = new ArrayList<>(n);
+            for (int s = 0; s < n; s++) entries.add(new Batch.Entry(s, new int[]{3 + (s * 7 + k) % 1000}, 16 + k));
+            long c0 = mx.getCurrentThreadCpuTime();
+            long t0 = System.nanoTime();
+            backend.execute(new Batch(entries));
+            times[k] = System.nanoTime() - t0;
+            times[steps + k] = mx.getCurrentThreadCpuTime() - c0;
+        }
+        return times;
+    }
+}
