@@ -22,14 +22,76 @@ public final class Sampler {
         if (params.isGreedy()) {
             return argmax(logits);
         }
-        int best = argmax(logits);
-        if (best < 0) return -1;
         if (params.topK() > 0 || params.topP() < 1f) {
-            return sampleTruncated(logits, params, random, best);
+            int best = argmax(logits);
+            return best < 0 ? -1 : sampleTruncated(logits, params, random, best);
         }
-        // plain temperature: one pass of weights into a reused buffer, one inverse-CDF scan
-        float max = logits[best];
-        double invT = 1.0 / params.temperature();
+        return sampleTemperature(logits, 1.0 / params.temperature(), random);
+    }
+
+    /** Tokens per block of the rejection sampler's proposal. */
+    private static final int BLOCK = 64;
+    /** Proposals tried before falling back to the full inverse-CDF draw (never reached in tests). */
+    private static final int MAX_TRIALS = 256;
+    private static final ThreadLocal<float[]> BLOCK_MAX = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * Exact draw from softmax(logits / T) without an {@code exp} per vocabulary entry: propose a block
+     * with probability proportional to {@code size · exp((blockMax − max)/T)}, a token uniformly inside
+     * it, and accept it with probability {@code exp((logit − blockMax)/T) ≤ 1}. A token's chance is then
+     * proportional to {@code exp((logit − max)/T)}, as the softmax has it; each trial costs one exp, and
+     * the block weights one exp per 64 tokens. Falls back to {@link #sampleFull} after
+     * {@value #MAX_TRIALS} rejections.
+     */
+    private static int sampleTemperature(float[] logits, double invT, SplittableRandom random) {
+        int n = logits.length;
+        int numBlocks = (n + BLOCK - 1) / BLOCK;
+        float[] blockMax = BLOCK_MAX.get();
+        double[] cumulative = WEIGHTS.get();
+        if (blockMax.length < numBlocks) {
+            blockMax = new float[numBlocks];
+            BLOCK_MAX.set(blockMax);
+        }
+        if (cumulative.length < Math.max(numBlocks, n)) {
+            cumulative = new double[Math.max(numBlocks, n)];
+            WEIGHTS.set(cumulative);
+        }
+        float max = Float.NEGATIVE_INFINITY;
+        for (int b = 0; b < numBlocks; b++) {
+            int from = b * BLOCK;
+            int to = Math.min(n, from + BLOCK);
+            float m = Float.NEGATIVE_INFINITY;
+            for (int i = from; i < to; i++) m = Math.max(m, logits[i]);
+            blockMax[b] = m;
+            max = Math.max(max, m);
+        }
+        if (max == Float.NEGATIVE_INFINITY) return -1;
+        double total = 0;
+        for (int b = 0; b < numBlocks; b++) {
+            float m = blockMax[b];
+            total += m == Float.NEGATIVE_INFINITY ? 0.0 : (Math.min(n, (b + 1) * BLOCK) - b * BLOCK) * Math.exp((m - max) * invT);
+            cumulative[b] = total;
+        }
+        for (int trial = 0; trial < MAX_TRIALS; trial++) {
+            double u = random.nextDouble() * total;
+            int lo = 0;
+            int hi = numBlocks - 1;
+            while (lo < hi) {
+                int mid = (lo + hi) >>> 1;
+                if (cumulative[mid] > u) hi = mid;
+                else lo = mid + 1;
+            }
+            int from = lo * BLOCK;
+            int token = from + random.nextInt(Math.min(n, from + BLOCK) - from);
+            float l = logits[token];
+            if (l == Float.NEGATIVE_INFINITY) continue;
+            if (random.nextDouble() < Math.exp((l - blockMax[lo]) * invT)) return token;
+        }
+        return sampleFull(logits, max, invT, random);
+    }
+
+    /** The textbook draw: every weight, then the inverse CDF at one uniform. */
+    static int sampleFull(float[] logits, float max, double invT, SplittableRandom random) {
         double[] w = WEIGHTS.get();
         if (w.length < logits.length) {
             w = new double[logits.length];
@@ -43,11 +105,14 @@ public final class Sampler {
             total += e;
         }
         double r = random.nextDouble() * total;
+        int last = -1;
         for (int i = 0; i < logits.length; i++) {
+            if (w[i] == 0) continue;
+            last = i;
             r -= w[i];
-            if (r < 0 && w[i] > 0) return i;
+            if (r < 0) return i;
         }
-        return best;
+        return last;
     }
 
     /** Top-k and/or top-p: sort the finite logits, cut, renormalise, draw. */

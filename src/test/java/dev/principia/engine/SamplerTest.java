@@ -30,7 +30,7 @@ class SamplerTest {
     }
 
     @Test
-    void temperatureDrawsEqualTheReference() {
+    void fullDrawEqualsTheReference() {
         SplittableRandom gen = new SplittableRandom(1);
         for (int trial = 0; trial < 300; trial++) {
             float[] logits = new float[1 + gen.nextInt(5000)];
@@ -38,10 +38,53 @@ class SamplerTest {
             if (logits.length > 3) logits[gen.nextInt(logits.length)] = Float.NEGATIVE_INFINITY;
             float t = 0.2f + gen.nextFloat() * 1.5f;
             long seed = gen.nextLong();
-            int fast = Sampler.sample(logits, new SamplingParams(t, 0, 1f, seed, 1, null), new SplittableRandom(seed));
+            float max = logits[Sampler.argmax(logits)];
+            int fast = Sampler.sampleFull(logits, max, 1.0 / t, new SplittableRandom(seed));
             int slow = reference(logits, t, new SplittableRandom(seed).nextDouble());
             assertEquals(slow, fast, "trial " + trial);
         }
+    }
+
+    /** The rejection sampler against the exact softmax: every token's frequency within 5 binomial sigmas. */
+    @Test
+    void rejectionSamplerMatchesTheSoftmax() {
+        SplittableRandom gen = new SplittableRandom(4);
+        for (int trial = 0; trial < 6; trial++) {
+            int n = 150 + gen.nextInt(300);
+            float[] logits = new float[n];
+            double spread = new double[] {0.3, 1, 3, 8, 1, 2}[trial];
+            for (int i = 0; i < n; i++) logits[i] = (float) (gen.nextGaussian() * spread);
+            for (int i = 0; i < n; i += 7) logits[i] = Float.NEGATIVE_INFINITY;
+            float t = trial % 2 == 0 ? 0.5f : 1.0f;
+            double[] p = new double[n];
+            double max = logits[Sampler.argmax(logits)];
+            double z = 0;
+            for (int i = 0; i < n; i++) z += p[i] = logits[i] == Float.NEGATIVE_INFINITY ? 0 : Math.exp((logits[i] - max) / t);
+            int draws = 300_000;
+            int[] counts = new int[n];
+            SplittableRandom random = new SplittableRandom(trial);
+            SamplingParams params = new SamplingParams(t, 0, 1f, 0, 1, null);
+            for (int d = 0; d < draws; d++) counts[Sampler.sample(logits, params, random)]++;
+            double tv = 0;
+            for (int i = 0; i < n; i++) {
+                double pi = p[i] / z;
+                double sigma = Math.sqrt(draws * pi * (1 - pi)) + 1;
+                assertTrue(Math.abs(counts[i] - draws * pi) <= 5 * sigma, "trial " + trial + " token " + i + ": " + counts[i] + " vs " + draws * pi);
+                tv += Math.abs(counts[i] / (double) draws - pi) / 2;
+            }
+            assertTrue(tv < 0.02, "total variation " + tv);
+        }
+    }
+
+    @Test
+    void samplingReplaysFromTheSeed() {
+        float[] logits = new float[151936];
+        SplittableRandom gen = new SplittableRandom(8);
+        for (int i = 0; i < logits.length; i++) logits[i] = (float) gen.nextGaussian();
+        SamplingParams p = new SamplingParams(0.5f, 0, 1f, 0, 1, null);
+        SplittableRandom a = new SplittableRandom(77);
+        SplittableRandom b = new SplittableRandom(77);
+        for (int i = 0; i < 50; i++) assertEquals(Sampler.sample(logits, p, a), Sampler.sample(logits, p, b));
     }
 
     @Test
