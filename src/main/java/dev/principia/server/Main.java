@@ -156,9 +156,11 @@ public class Main {
                         s.getRank(), i == r.getBestIndex() ? " (best)" : "", abbreviate(responses.get(i)));
             }
             var u = r.getUsage();
-            System.out.printf("samples_run %d  samples_valid %d  samples_forced %d  prompt_tokens %d  generated_tokens %d  "
-                            + "queue_ms %d  compute_ms %d  seed %s%n", u.getSamplesRun(), u.getSamplesValid(), u.getSamplesForced(),
-                    u.getPromptTokens(), u.getGeneratedTokens(), u.getQueueMs(), u.getComputeMs(), Long.toUnsignedString(r.getSeed()));
+            System.out.printf("samples_run %d  samples_valid %d  samples_counted %d  samples_forced %d  prompt_tokens %d  "
+                            + "generated_tokens %d  queue_ms %d  compute_ms %d  seed %s%s%s%n", u.getSamplesRun(), u.getSamplesValid(),
+                    u.getSamplesCounted(), u.getSamplesForced(), u.getPromptTokens(), u.getGeneratedTokens(), u.getQueueMs(),
+                    u.getComputeMs(), Long.toUnsignedString(r.getSeed()), r.getPartial() ? "  partial" : "",
+                    r.getDegraded() ? "  degraded: " + r.getDegradedReason() : "");
             if (showSamples) {
                 for (int i = 0; i < r.getSamplesCount(); i++) {
                     var s = r.getSamples(i);
