@@ -97,16 +97,7 @@ public final class OnnxBackend implements Backend {
         this.prefillPast = new KvBuffers(numLayers);
         this.prefillPresent = new KvBuffers(numLayers);
         this.env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            so.setIntraOpNumThreads(options.intraOpThreads());
-            so.setInterOpNumThreads(1);
-            so.addConfigEntry("session.intra_op.allow_spinning", options.allowSpinning() ? "1" : "0");
-            so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
-            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            this.session = env.createSession(onnxFile.toString(), so);
-        } catch (OrtException e) {
-            throw new BackendException(onnxFile + ": cannot create ONNX Runtime session: " + e.getMessage(), e);
-        }
+        this.session = OrtSessions.open(onnxFile, options.intraOpThreads(), options.allowSpinning());
         checkNames(onnxFile);
         this.lastPositionLogitsOnly = logitsPositionsFixedAtOne();
     }

@@ -54,14 +54,7 @@ public final class OnnxClassifier implements ScalarBackend {
         this.config = config;
         this.options = options;
         this.env = OrtEnvironment.getEnvironment();
-        try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
-            so.setIntraOpNumThreads(options.intraOpThreads());
-            so.setInterOpNumThreads(1);
-            so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            this.session = env.createSession(onnxFile.toString(), so);
-        } catch (OrtException e) {
-            throw new BackendException(onnxFile + ": cannot create ONNX Runtime session: " + e.getMessage(), e);
-        }
+        this.session = OrtSessions.open(onnxFile, options.intraOpThreads(), false);
         var inputs = session.getInputNames();
         if (!inputs.equals(java.util.Set.of("input_ids", "attention_mask")) || !session.getOutputNames().contains("logits")) {
             close();
