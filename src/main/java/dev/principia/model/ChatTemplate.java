@@ -149,17 +149,20 @@ public final class ChatTemplate {
         int from = 0;
         for (int at; (at = jinja.indexOf("namespace(", from)) >= 0; ) {
             int open = at + "namespace(".length();
-            int close = matchingParen(jinja, open);
+            List<Integer> commas = new java.util.ArrayList<>();
+            int close = scanArguments(jinja, open, commas);
             if (close < 0) break;
             out.append(jinja, from, open);
-            List<String> args = splitTopLevel(jinja.substring(open, close));
-            for (int i = 0; i < args.size(); i++) {
-                String arg = args.get(i);
+            commas.add(close);
+            int start = open;
+            for (int i = 0; i < commas.size(); i++) {
+                String arg = jinja.substring(start, commas.get(i));
                 int eq = arg.indexOf('=');
                 boolean keyword = eq > 0 && arg.substring(0, eq).strip().matches("[A-Za-z_][A-Za-z0-9_]*")
                         && (eq + 1 >= arg.length() || arg.charAt(eq + 1) != '=');
                 if (i > 0) out.append(',');
                 out.append(keyword ? arg.substring(0, eq + 1) + "(" + arg.substring(eq + 1) + ")" : arg);
+                start = commas.get(i) + 1;
             }
             out.append(')');
             from = close + 1;
@@ -167,7 +170,12 @@ public final class ChatTemplate {
         return out.append(jinja, from, jinja.length()).toString();
     }
 
-    private static int matchingParen(String s, int from) {
+    /**
+     * Scans a call's arguments from just after its '(' at {@code from}, skipping quoted strings and nested
+     * brackets: returns the index of the matching ')' (or -1 when unbalanced) and adds the positions of
+     * the top-level commas to {@code commas}.
+     */
+    private static int scanArguments(String s, int from, List<Integer> commas) {
         int depth = 1;
         char quote = 0;
         for (int i = from; i < s.length(); i++) {
@@ -179,36 +187,13 @@ public final class ChatTemplate {
                 quote = c;
             } else if (c == '(' || c == '[' || c == '{') {
                 depth++;
-            } else if ((c == ')' || c == ']' || c == '}') && --depth == 0) {
-                return c == ')' ? i : -1;
+            } else if (c == ')' || c == ']' || c == '}') {
+                if (--depth == 0) return c == ')' ? i : -1;
+            } else if (c == ',' && depth == 1) {
+                commas.add(i);
             }
         }
         return -1;
-    }
-
-    private static List<String> splitTopLevel(String args) {
-        List<String> parts = new java.util.ArrayList<>();
-        int depth = 0;
-        char quote = 0;
-        int start = 0;
-        for (int i = 0; i < args.length(); i++) {
-            char c = args.charAt(i);
-            if (quote != 0) {
-                if (c == '\\') i++;
-                else if (c == quote) quote = 0;
-            } else if (c == '\'' || c == '"') {
-                quote = c;
-            } else if (c == '(' || c == '[' || c == '{') {
-                depth++;
-            } else if (c == ')' || c == ']' || c == '}') {
-                depth--;
-            } else if (c == ',' && depth == 0) {
-                parts.add(args.substring(start, i));
-                start = i + 1;
-            }
-        }
-        parts.add(args.substring(start));
-        return parts;
     }
 
     /** The template text as the model directory gives it. */
