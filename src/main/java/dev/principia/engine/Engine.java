@@ -26,6 +26,10 @@ import dev.principia.backend.BatchResult;
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
+    /** {@link SequenceOutput#error()} of sequences aborted because their deadline passed. */
+    public static final String ABORTED_DEADLINE = "deadline exceeded";
+    /** {@link SequenceOutput#error()} of sequences aborted because the engine was closed. */
+    public static final String ABORTED_SHUTDOWN = "server is shutting down";
 
     private final String name;
     private final Backend backend;
@@ -188,7 +192,7 @@ public final class Engine implements AutoCloseable {
             }
         }
         for (Runnable command; (command = inbox.poll()) != null; ) command.run();
-        for (RequestState r : new ArrayList<>(active)) scheduler.abort(r, "server is shutting down");
+        for (RequestState r : new ArrayList<>(active)) scheduler.abort(r, ABORTED_SHUTDOWN);
         releaseFreedSlots();
         complete();
     }
@@ -245,7 +249,7 @@ public final class Engine implements AutoCloseable {
         long now = System.nanoTime();
         for (RequestState r : active) {
             if (r.request.deadlineNanos() != Long.MAX_VALUE && now - r.request.deadlineNanos() >= 0 && !r.isFinished()) {
-                scheduler.abort(r, "deadline exceeded");
+                scheduler.abort(r, ABORTED_DEADLINE);
             }
         }
     }

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 import dev.principia.budget.Allocation;
 import dev.principia.budget.SampleBudget;
+import dev.principia.engine.Engine;
 import dev.principia.engine.GenerationHandle;
 import dev.principia.engine.GenerationRequest;
 import dev.principia.engine.GenerationResult;
@@ -203,7 +204,7 @@ final class ScoringJob {
             if (out == null) return Judgment.invalid("not run");
             return switch (out.status()) {
                 case FINISHED_ERROR -> Judgment.invalid("generation failed: " + out.error());
-                case FINISHED_ABORTED -> Judgment.invalid("not finished by the deadline");
+                case FINISHED_ABORTED -> Judgment.invalid("not finished: " + out.error());
                 default -> scorer.parser().parse(text(i), n);
             };
         });
@@ -218,6 +219,7 @@ final class ScoringJob {
         try {
             int numErrors = 0;
             int numAborted = 0;
+            boolean shutdown = false;
             String firstError = null;
             List<Integer> validSamples = new ArrayList<>();
             for (int s = 0; s < numSubmitted; s++) {
@@ -227,6 +229,7 @@ final class ScoringJob {
                     if (firstError == null) firstError = out.error();
                 } else if (out.status() == SequenceStatus.FINISHED_ABORTED) {
                     numAborted++;
+                    shutdown |= Engine.ABORTED_SHUTDOWN.equals(out.error());
                 }
                 if (judgment(s).valid()) validSamples.add(s);
             }
@@ -234,6 +237,10 @@ final class ScoringJob {
                 throw new ScoringException(ScoringException.Kind.INTERNAL, "request " + request.id() + ": every sample failed: " + firstError);
             }
             if (validSamples.isEmpty()) {
+                if (shutdown) {
+                    throw new ScoringException(ScoringException.Kind.UNAVAILABLE, "request " + request.id()
+                            + ": the server is shutting down; retry on another replica");
+                }
                 if (numAborted > 0) {
                     throw new ScoringException(ScoringException.Kind.DEADLINE_EXCEEDED, "request " + request.id()
                             + ": deadline exceeded before any of " + numSubmitted + " samples finished");

@@ -182,9 +182,28 @@ public class ModelRuntime {
         return PromptTemplate.loadResource(resource);
     }
 
+    /**
+     * Drains: new calls get UNAVAILABLE and health turns NOT_SERVING (so load balancers move away),
+     * requests already admitted get up to {@code principia.engine.drain-timeout-ms} to finish, and only
+     * then are the engines closed (whatever is still running is answered UNAVAILABLE).
+     */
     void onStop(@Observes ShutdownEvent event) {
         state = State.DRAINING;
         setHealth(ServingStatus.NOT_SERVING);
+        if (engine != null) {
+            long until = System.nanoTime() + config.engine().drainTimeoutMs() * 1_000_000L;
+            while (engine.numPendingRequests() > 0 && System.nanoTime() < until) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            if (engine.numPendingRequests() > 0) {
+                LOG.warnf("drain timeout: %d requests still running are answered UNAVAILABLE", engine.numPendingRequests());
+            }
+        }
         if (engine != null) engine.close();
         if (backend != null) backend.close();
         if (scalarEngine != null && scalarEngine != metaEngine) scalarEngine.close();

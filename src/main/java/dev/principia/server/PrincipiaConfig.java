@@ -105,6 +105,10 @@ public interface PrincipiaConfig {
         /** Longest sequence (prompt + generated); capped by the model's max_position_embeddings. */
         @WithDefault("8192")
         int maxModelLen();
+
+        /** On shutdown, how long admitted requests may run to completion before the engine closes. */
+        @WithDefault("30000")
+        long drainTimeoutMs();
     }
 
     interface Limits {

@@ -201,6 +201,19 @@ class EngineTest {
     }
 
     @Test
+    void closingTheEngineAnswersEveryPendingRequest() throws Exception {
+        GenerationHandle h;
+        try (OnnxBackend b = backend(4); Backend slow = new SlowBackend(b, 5)) {
+            Engine engine = new Engine("t", slow, engineConfig(4, 4096), null);
+            h = engine.submit(request("pending", List.of(new SequenceSpec(prompt(1, 8), SamplingParams.greedy(120), null))));
+            engine.close();
+        }
+        SequenceOutput o = h.result().get(10, TimeUnit.SECONDS).outputs().get(0);
+        assertEquals(SequenceStatus.FINISHED_ABORTED, o.status());
+        assertEquals(Engine.ABORTED_SHUTDOWN, o.error());
+    }
+
+    @Test
     void fullQueueRefusesAtOnce() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         try (OnnxBackend real = backend(4); Backend gated = new GatedBackend(real, release);
