@@ -51,7 +51,9 @@ final class DataCollector {
     record Item(String id, List<Turn> conversation, List<String> responses) {
     }
 
-    record Options(String target, Path input, Path outDir, int samples, int maxNewTokens, int limit, int inFlight, long seed) {
+    /** @param apiKey sent as {@code authorization: Bearer}; null for none */
+    record Options(String target, Path input, Path outDir, int samples, int maxNewTokens, int limit, int inFlight, long seed,
+                   String apiKey) {
     }
 
     record Summary(int items, int skipped, int failed, long trajectories, long accepted, long rejected, long invalid, int voteCorrect) {
@@ -109,7 +111,7 @@ final class DataCollector {
             CountDownLatch complete = new CountDownLatch(1);
             Throwable[] error = new Throwable[1];
             progress(console, 0, todo.size(), counts, skipped);
-            StreamObserver<ScoreRequest> requests = RewardServiceGrpc.newStub(channel).scoreStream(new StreamObserver<>() {
+            StreamObserver<ScoreRequest> requests = Main.withApiKey(RewardServiceGrpc.newStub(channel), o.apiKey()).scoreStream(new StreamObserver<>() {
                 @Override
                 public void onNext(ScoreResponse r) {
                     try {

@@ -51,6 +51,7 @@ public class Main {
               --seed S                  seed for permutations and sampling (default: random)
               --show-samples            print every sample's scores and text
               --timeout-seconds S       call deadline (default 300)
+              --api-key K               sent as 'authorization: Bearer K' (servers with principia.auth.api-keys)
 
             collect options (RMB pairwise or best-of-N JSONL in; accepted/rejected trajectories out):
               --input FILE              labelled JSONL (pair_uid + chosen/reject, or bon_uid + bon_best/loser_list)
@@ -62,6 +63,7 @@ public class Main {
               --in-flight N             items scored at once (default 16)
               --seed S                  request seed (default 1)
               --target HOST:PORT        server address (default localhost:9000)
+              --api-key K               sent as 'authorization: Bearer K'
             """;
 
     public static void main(String... args) {
@@ -108,6 +110,7 @@ public class Main {
         Budget.Builder budget = Budget.newBuilder();
         boolean showSamples = false;
         long timeoutSeconds = 300;
+        String apiKey = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -122,6 +125,7 @@ public class Main {
                     case "--seed" -> budget.setSeed(Long.parseUnsignedLong(value(args, ++i, a)));
                     case "--show-samples" -> showSamples = true;
                     case "--timeout-seconds" -> timeoutSeconds = Long.parseLong(value(args, ++i, a));
+                    case "--api-key" -> apiKey = value(args, ++i, a);
                     default -> throw new IllegalArgumentException("unknown option " + a + " (see --help)");
                 }
             }
@@ -147,7 +151,7 @@ public class Main {
 
         ManagedChannel channel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
         try {
-            ScoreResponse r = RewardServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS)
+            ScoreResponse r = withApiKey(RewardServiceGrpc.newBlockingStub(channel), apiKey).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS)
                     .score(request.build());
             System.out.printf("query: %s%n", query);
             for (int i = 0; i < r.getScoresCount(); i++) {
@@ -187,6 +191,7 @@ public class Main {
         int limit = 0;
         int inFlight = 16;
         long seed = 1;
+        String apiKey = null;
         try {
             for (int i = 0; i < args.length; i++) {
                 String a = args[i];
@@ -199,6 +204,7 @@ public class Main {
                     case "--limit" -> limit = Integer.parseInt(value(args, ++i, a));
                     case "--in-flight" -> inFlight = Integer.parseInt(value(args, ++i, a));
                     case "--seed" -> seed = Long.parseUnsignedLong(value(args, ++i, a));
+                    case "--api-key" -> apiKey = value(args, ++i, a);
                     default -> throw new IllegalArgumentException("unknown option " + a + " (see --help)");
                 }
             }
@@ -209,7 +215,7 @@ public class Main {
         }
         try {
             DataCollector.Summary s = DataCollector.run(new DataCollector.Options(target, input, out, samples, maxNewTokens, limit,
-                    inFlight, seed), System.out);
+                    inFlight, seed, apiKey), System.out);
             System.out.printf("%d items (%d already done), %d failed: %d trajectories, %d accepted, %d rejected (%d invalid); "
                     + "wrote %s%n", s.items(), s.skipped(), s.failed(), s.trajectories(), s.accepted(), s.rejected(), s.invalid(), out);
             return s.failed() == 0 ? 0 : 1;
@@ -220,6 +226,14 @@ public class Main {
             Thread.currentThread().interrupt();
             return 1;
         }
+    }
+
+    /** Attaches {@code authorization: Bearer <key>} to every call of the stub when a key is given. */
+    static <S extends io.grpc.stub.AbstractStub<S>> S withApiKey(S stub, String apiKey) {
+        if (apiKey == null) return stub;
+        io.grpc.Metadata headers = new io.grpc.Metadata();
+        headers.put(ApiKeyInterceptor.AUTHORIZATION, "Bearer " + apiKey);
+        return stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
     }
 
     private static String value(String[] args, int i, String option) {

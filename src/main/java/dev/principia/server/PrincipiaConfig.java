@@ -25,6 +25,13 @@ public interface PrincipiaConfig {
 
     Budget budget();
 
+    Auth auth();
+
+    interface Auth {
+        /** API keys accepted by RewardService (comma-separated); unset = no authentication. Health and reflection stay open. */
+        Optional<java.util.List<String>> apiKeys();
+    }
+
     @WithName("meta-rm")
     MetaRm metaRm();
 
