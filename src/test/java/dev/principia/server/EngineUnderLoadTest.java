@@ -93,22 +93,22 @@ class EngineUnderLoadTest {
     @Test
     void shortDeadlineIsExceededFreesKvAndTheServerKeepsServing() throws Exception {
         Engine engine = runtime.engine();
-        long abortsBefore = engine.metrics().abortedRequests();
+        long generatedBefore = engine.metrics().generatedTokens();
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> RewardServiceGrpc.newBlockingStub(channel)
                 .withDeadlineAfter(50, TimeUnit.MILLISECONDS).score(GrpcTestSupport.request("deadline", 2, 4, 1500).build()));
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
         awaitKvFree(engine);
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (engine.metrics().abortedRequests() == abortsBefore && System.nanoTime() < until) Thread.sleep(5);
-        assertEquals(abortsBefore + 1, engine.metrics().abortedRequests(), "the engine aborted the expired request");
+        // aborted at the deadline, or forced to finish just before it (anytime scoring): never run to its limit
+        assertTrue(engine.metrics().generatedTokens() - generatedBefore < 4 * 1500 / 2,
+                "the expired request stopped early: " + (engine.metrics().generatedTokens() - generatedBefore) + " tokens");
         assertFalse(RewardServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.MINUTES)
                 .score(GrpcTestSupport.request("after-deadline", 1, 1, 32).build()).hasError());
     }
 
     @Test
-    void budgetDeadlineMsReportsDeadlineExceeded() {
+    void budgetDeadlineTooShortForAnySampleReportsDeadlineExceeded() {
         var request = GrpcTestSupport.request("deadline-ms", 2, 4, 1500);
-        request.getBudgetBuilder().setDeadlineMs(50);
+        request.getBudgetBuilder().setDeadlineMs(1);
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
                 () -> RewardServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.MINUTES).score(request.build()));
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
