@@ -277,7 +277,8 @@ class RewardServiceTest {
         assertEquals(200, r.statusCode());
         String body = r.body();
         for (String metric : List.of("principia_requests_total", "principia_samples_total", "principia_tokens_total",
-                "principia_engine_generated_tokens_total", "principia_engine_kv_used_tokens", "principia_engine_step_seconds")) {
+                "principia_engine_generated_tokens_total", "principia_engine_kv_used_tokens", "principia_engine_step_seconds",
+                "principia_scalar_sequences_total", "grpc_server_")) {
             assertTrue(body.contains(metric), metric + " missing from /q/metrics");
         }
     }
