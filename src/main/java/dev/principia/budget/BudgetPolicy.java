@@ -74,8 +74,12 @@ public record BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNew
             throw new InvalidBudgetException("budget.max_new_tokens", maxNew + " leaves no room for the score block; this request needs at least "
                     + minNewTokens);
         }
-        long seed = requested.seed();
+        return new SampleBudget(k, temperature, maxNew, seedOrRandom(requested.seed()));
+    }
+
+    /** The request's seed, or a random non-zero one when it is 0 ("draw one"). */
+    public static long seedOrRandom(long seed) {
         while (seed == 0) seed = ThreadLocalRandom.current().nextLong();
-        return new SampleBudget(k, temperature, maxNew, seed);
+        return seed;
     }
 }

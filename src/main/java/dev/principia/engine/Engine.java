@@ -204,9 +204,8 @@ public final class Engine implements AutoCloseable {
 
     private void step() {
         long t0 = System.nanoTime();
-        releaseFreedSlots();
         SchedulerOutput output = scheduler.schedule();
-        for (int slot : output.freedSlots()) backend.freeKv(slot);
+        releaseFreedSlots();
         for (SchedulerOutput.Fork f : output.forks()) backend.copyKv(f.srcSlot(), f.dstSlot(), f.numTokens());
         long executeNanos = 0;
         if (!output.scheduled().isEmpty()) {

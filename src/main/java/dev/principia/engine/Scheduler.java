@@ -159,9 +159,7 @@ final class Scheduler {
                 if (seq.forkParent != null && seq.forkParent.status.isFinished()) dropFork(seq);
             }
         }
-        List<Integer> frees = new ArrayList<>(pendingFrees);
-        pendingFrees.clear();
-        return new SchedulerOutput(frees, forks, scheduled);
+        return new SchedulerOutput(forks, scheduled);
     }
 
     /**
@@ -262,7 +260,11 @@ final class Scheduler {
         metrics.abortedRequests.increment();
     }
 
-    /** Slots released since the last call or step, for the backend to free before they are reused. */
+    /**
+     * Slots released since the last call (finished, aborted or preempted sequences), for the backend to
+     * free before they are reused: the engine drains them after every {@link #schedule()} and before
+     * the step's forks and execute, so a slot freed and reallocated in one step is freed first.
+     */
     List<Integer> drainFreedSlots() {
         if (pendingFrees.isEmpty()) return List.of();
         List<Integer> frees = new ArrayList<>(pendingFrees);

@@ -3,12 +3,11 @@ package dev.principia.engine;
 import java.util.List;
 
 /**
- * What one step does: slots to release, KV copies to make (in order, before the step), and the
+ * What one step does: KV copies to make (in order, before the step), and the
  * sequences to feed with how many of their uncomputed tokens.
  */
-record SchedulerOutput(List<Integer> freedSlots, List<Fork> forks, List<Scheduled> scheduled) {
+record SchedulerOutput(List<Fork> forks, List<Scheduled> scheduled) {
     SchedulerOutput {
-        freedSlots = List.copyOf(freedSlots);
         forks = List.copyOf(forks);
         scheduled = List.copyOf(scheduled);
     }

@@ -5,8 +5,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ThreadLocalRandom;
 
+import dev.principia.budget.BudgetPolicy;
 import dev.principia.model.ChatTemplate;
 import dev.principia.model.Tokenizer;
 
@@ -41,9 +41,7 @@ public final class ScalarRewardScorer {
             tokens += ids.length;
             sequences.add(ids);
         }
-        long seed = request.budget().seed();
-        while (seed == 0) seed = ThreadLocalRandom.current().nextLong();
-        long usedSeed = seed;
+        long usedSeed = BudgetPolicy.seedOrRandom(request.budget().seed());
         long promptTokens = tokens;
         long t0 = System.nanoTime();
         return model.score(sequences).thenApply(scores -> {

@@ -52,6 +52,9 @@ final class ScoringJob {
     private final AdaptiveStop adaptive;
     private final int waveSize;
     private final CompletableFuture<ScoringResult> result = new CompletableFuture<>();
+    /** Per finished sample, its decoded text and parsed judgment: each decoded and parsed once, reused by every wave's check. */
+    private final Map<Integer, String> texts = new HashMap<>();
+    private final Map<Integer, Judgment> judgments = new HashMap<>();
     private volatile GenerationHandle current;
     private volatile boolean cancelled;
     private volatile boolean anytimeFired;
@@ -194,9 +197,6 @@ final class ScoringJob {
         }
         return adaptive.isDecided(sums, valid, k - numSubmitted);
     }
-
-    private final Map<Integer, Judgment> judgments = new HashMap<>();
-    private final Map<Integer, String> texts = new HashMap<>();
 
     private Judgment judgment(int s) {
         return judgments.computeIfAbsent(s, i -> {

@@ -14,7 +14,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,10 +40,6 @@ class EngineTest {
         TinyModel.Spec spec = TestModels.llama();
         onnx = TestModels.exported(spec, 11, dir);
         config = spec.toConfig();
-    }
-
-    @AfterAll
-    static void done() {
     }
 
     static OnnxBackend backend(int slots) {
@@ -180,12 +175,8 @@ class EngineTest {
                 assertTrue(o.tokenIds().length < 100);
             }
             assertEquals(0, engine.kvUsedTokens());
-            for (int slot = 0; slot < 8; slot++) assertEquals(0, waitFreed(b, slot), "slot " + slot);
+            for (int slot = 0; slot < 8; slot++) assertEquals(0, b.kvLength(slot), "slot " + slot);
         }
-    }
-
-    private static int waitFreed(OnnxBackend b, int slot) {
-        return b.kvLength(slot);
     }
 
     @Test

@@ -70,11 +70,15 @@ class SpctScoringTest {
 
     @Test
     void callerPrinciplesAreCarriedAndTheModelOnlyCritiques() {
-        ScoreResponse r = stub.score(GrpcTestSupport.request("principles", 2, 2, 32)
+        ScoreResponse without = stub.score(GrpcTestSupport.request("no-principles", 2, 1, 32).build());
+        ScoreResponse with = stub.score(GrpcTestSupport.request("principles", 2, 1, 32)
                 .addPrinciples("Correctness: the number must be prime (70%)")
                 .addPrinciples("Brevity (30%)").setReturnSamples(true).build());
-        assertFalse(r.hasError());
-        assertEquals(2, r.getScoresCount());
+        assertFalse(with.hasError());
+        assertEquals(2, with.getScoresCount());
+        // the principles prompt (PrinciplesPromptTest checks its text) replaced the default one
+        assertTrue(with.getUsage().getPromptTokens() != without.getUsage().getPromptTokens(),
+                with.getUsage().getPromptTokens() + " vs " + without.getUsage().getPromptTokens());
     }
 
     @Test
