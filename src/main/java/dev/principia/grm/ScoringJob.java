@@ -11,10 +11,10 @@ import java.util.concurrent.TimeUnit;
 
 import dev.principia.budget.Allocation;
 import dev.principia.budget.SampleBudget;
-import dev.principia.engine.Engine;
 import dev.principia.engine.GenerationHandle;
 import dev.principia.engine.GenerationRequest;
 import dev.principia.engine.GenerationResult;
+import dev.principia.engine.Outcome;
 import dev.principia.engine.QueueFullException;
 import dev.principia.engine.SamplingParams;
 import dev.principia.engine.SequenceOutput;
@@ -229,7 +229,7 @@ final class ScoringJob {
                     if (firstError == null) firstError = out.error();
                 } else if (out.status() == SequenceStatus.FINISHED_ABORTED) {
                     numAborted++;
-                    shutdown |= Engine.ABORTED_SHUTDOWN.equals(out.error());
+                    shutdown |= out.outcome() == Outcome.SHUTDOWN;
                 }
                 if (judgment(s).valid()) validSamples.add(s);
             }
