@@ -15,6 +15,7 @@ public final class EngineMetrics {
     final LongAdder abortedRequests = new LongAdder();
     final LongAdder failedSteps = new LongAdder();
     final LongAdder rejectedRequests = new LongAdder();
+    final LongAdder loopErrors = new LongAdder();
 
     /** Prompt positions run through the model (forked positions excluded). */
     public long promptTokensComputed() {
@@ -38,15 +39,22 @@ public final class EngineMetrics {
         return preemptions.sum();
     }
 
+    /** Requests cancelled, past their deadline or cut by shutdown (failed ones are not counted here). */
     public long abortedRequests() {
         return abortedRequests.sum();
     }
 
+    /** Steps that failed in any way: a backend error (execute or KV copy) or a loop error during the step. */
     public long failedSteps() {
         return failedSteps.sum();
     }
 
     public long rejectedRequests() {
         return rejectedRequests.sum();
+    }
+
+    /** Errors of the engine loop itself (not the backend's); each failed every request then in the engine. */
+    public long loopErrors() {
+        return loopErrors.sum();
     }
 }

@@ -13,9 +13,19 @@ import dev.principia.backend.BatchResult;
  * ones are admitted while slots, KV and the step's token budget allow. When KV runs short the
  * lowest-priority, latest-arrived running sequence is preempted and recomputed later.
  *
- * <p>Prefix forking: a sequence whose prompt shares a prefix with an earlier sequence of the same
- * request waits until that one has computed the prefix, then copies its KV (at most prompt length
- * minus one, so the child computes its own last prompt position and gets its own logits).
+ * <p>Prefix forking: a waiting sequence copies the KV of the longest prompt prefix it shares with a
+ * sibling of its request that is running and has computed it (at most its own length minus one, so
+ * it computes its last position itself and gets its own logits). It waits while an earlier sibling
+ * (ahead of it in the queue) shares more than any source offers now and has yet to compute it, and
+ * computes the prefix itself when no such sibling is left.
+ *
+ * <p>Invariant that makes every copy read live KV: a fork's source is a sibling that is
+ * {@code RUNNING} when the fork is scheduled; its slot holds its {@code numComputedTokens} positions
+ * once the copies listed before it in the same step have run (a source admitted in the same step is
+ * itself a copy destination listed earlier). The admission phase frees no slot, and finished or
+ * preempted sequences are never sources, so no source slot is freed between choosing it and the
+ * copy. There are no reference counts: a sequence frees its slot the moment it finishes or is
+ * preempted; forks of it pick another running sibling, wait for its recompute, or compute themselves.
  *
  * <p>Engine thread only.
  */
@@ -34,6 +44,7 @@ final class Scheduler {
     private final List<Sequence> running = new ArrayList<>();
     private final List<Integer> pendingFrees = new ArrayList<>();
     private final List<RequestState> finishedRequests = new ArrayList<>();
+    private long arrivals;
 
     Scheduler(EngineConfig config, int numSlots, EngineMetrics metrics, java.util.concurrent.ForkJoinPool pool) {
         this.pool = pool;
@@ -42,27 +53,20 @@ final class Scheduler {
         this.metrics = metrics;
     }
 
+    /** Queues a request's sequences; FCFS order within a priority is the order of these calls. */
     void add(RequestState request) {
+        request.arrival = arrivals++;
         List<Sequence> seqs = request.sequences;
-        for (int i = 0; i < seqs.size(); i++) {
-            Sequence child = seqs.get(i);
-            Sequence best = null;
-            int bestLen = 0;
+        int k = seqs.size();
+        for (Sequence s : seqs) s.sharedPrompt = new int[k];
+        for (int i = 0; i < k; i++) {
             for (int j = 0; j < i; j++) {
-                int len = child.commonPrefix(seqs.get(j));
-                if (len > bestLen) {
-                    bestLen = len;
-                    best = seqs.get(j);
-                }
+                int n = seqs.get(i).commonPromptPrefix(seqs.get(j));
+                seqs.get(i).sharedPrompt[j] = n;
+                seqs.get(j).sharedPrompt[i] = n;
             }
-            int forkAt = Math.min(bestLen, child.numPromptTokens - 1);
-            if (best != null && forkAt > 0) {
-                child.forkParent = best;
-                child.forkAt = forkAt;
-                best.numPendingForks++;
-            }
-            waiting.add(child);
         }
+        waiting.addAll(seqs);
     }
 
     boolean hasWork() {
@@ -91,11 +95,14 @@ final class Scheduler {
         List<SchedulerOutput.Fork> forks = new ArrayList<>();
 
         running.sort(Comparator.comparingInt((Sequence s) -> s.numUncomputed() == 1 ? 0 : 1).thenComparing(ORDER));
-        List<Sequence> order = new ArrayList<>(running);
-        for (Sequence seq : order) {
+        for (Sequence seq : new ArrayList<>(running)) {
             if (budget == 0) break;
             if (seq.status != SequenceStatus.RUNNING) continue; // preempted earlier in this loop
             int n = Math.min(seq.numUncomputed(), budget);
+            if (seq.numComputedTokens + n > kv.capacityTokens()) {
+                finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, exceedsKv(seq));
+                continue;
+            }
             while (!kv.grow(seq.slot, seq.numComputedTokens + n)) {
                 Sequence victim = lowestRunning();
                 for (int i = 0; i < scheduled.size(); i++) {
@@ -113,35 +120,25 @@ final class Scheduler {
         }
 
         List<Sequence> admitted = new ArrayList<>();
+        List<Sequence> tooLong = new ArrayList<>();
         for (Sequence seq : waiting) {
             if (budget == 0 || running.size() + admitted.size() >= config.maxNumSeqs() || !kv.hasFreeSlot()) break;
-            Sequence parent = seq.forkParent;
-            if (parent != null && (parent.status == SequenceStatus.FINISHED_ERROR
-                    || parent.status == SequenceStatus.FINISHED_ABORTED || parent.isFinishedWithoutSlot())) {
-                dropFork(seq);
-                parent = null;
+            if (seq.numTokens() > kv.capacityTokens()) {
+                tooLong.add(seq);
+                continue;
             }
-            if (parent != null && (parent.slot < 0 || parent.numComputedTokens < seq.forkAt || parent.status == SequenceStatus.WAITING
-                    || parent.status == SequenceStatus.PREEMPTED)) {
-                continue; // the prefix is not computed yet
-            }
-            int start = parent != null ? seq.forkAt : 0;
+            Prefix prefix = prefix(seq);
+            if (prefix == Prefix.WAIT) continue;
+            int start = prefix.numTokens();
             int n = Math.min(seq.numTokens() - start, budget);
             int slot = kv.allocate(start + n);
-            if (slot < 0) {
-                if (running.isEmpty() && admitted.isEmpty() && seq.numTokens() > kv.capacityTokens()) {
-                    finish(seq, SequenceStatus.FINISHED_ERROR, "sequence of " + seq.numTokens()
-                            + " tokens exceeds the KV cache of " + kv.capacityTokens() + " tokens");
-                }
-                break;
-            }
+            if (slot < 0) break;
             seq.slot = slot;
             seq.numComputedTokens = start;
-            if (parent != null) {
-                forks.add(new SchedulerOutput.Fork(parent.slot, slot, start));
-                seq.numForkedTokens = start;
+            seq.numForkedTokens = start;
+            if (prefix.source() != null) {
+                forks.add(new SchedulerOutput.Fork(prefix.source().slot, slot, start));
                 metrics.forkedTokens.add(start);
-                releaseFork(seq);
             }
             seq.status = SequenceStatus.RUNNING;
             if (seq.request.firstScheduledNanos < 0) seq.request.firstScheduledNanos = System.nanoTime();
@@ -153,13 +150,39 @@ final class Scheduler {
             waiting.remove(seq);
             running.add(seq);
         }
-        if (scheduled.isEmpty() && !waiting.isEmpty()) {
-            // nothing can run: finished parents may be holding the slots their children need
-            for (Sequence seq : new ArrayList<>(waiting)) {
-                if (seq.forkParent != null && seq.forkParent.status.isFinished()) dropFork(seq);
-            }
-        }
+        for (Sequence seq : tooLong) finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, exceedsKv(seq));
         return new SchedulerOutput(forks, scheduled);
+    }
+
+    /** Where a waiting sequence gets its first {@code numTokens} positions: copied from {@code source}, or computed when null. */
+    private record Prefix(Sequence source, int numTokens) {
+        static final Prefix WAIT = new Prefix(null, -1);
+        static final Prefix NONE = new Prefix(null, 0);
+    }
+
+    /**
+     * The running sibling to fork from (the one offering the most computed shared positions), NONE to
+     * compute from position 0, or WAIT while an earlier unfinished sibling shares more than that and
+     * has yet to compute it. Earlier siblings are ahead in the queue and never wait on later ones, so
+     * waits cannot cycle; a sibling that finishes or is preempted simply stops being a source.
+     */
+    private static Prefix prefix(Sequence seq) {
+        int limit = seq.numTokens() - 1; // it computes its last position itself: its own logits
+        Prefix best = Prefix.NONE;
+        for (Sequence other : seq.request.sequences) {
+            if (other == seq || other.status != SequenceStatus.RUNNING) continue;
+            int have = Math.min(Math.min(seq.sharedPrompt[other.index], limit), other.numComputedTokens);
+            if (have > best.numTokens()) best = new Prefix(other, have);
+        }
+        for (Sequence other : seq.request.sequences) {
+            if (other.index >= seq.index) break;
+            if (!other.status.isFinished() && Math.min(seq.sharedPrompt[other.index], limit) > best.numTokens()) return Prefix.WAIT;
+        }
+        return best;
+    }
+
+    private String exceedsKv(Sequence seq) {
+        return "sequence of " + seq.numTokens() + " tokens exceeds the KV cache of " + kv.capacityTokens() + " tokens";
     }
 
     /**
@@ -217,7 +240,7 @@ final class Scheduler {
     private void apply(Sequence seq, Decision d) {
         try {
             if (d.error() != null) {
-                finish(seq, SequenceStatus.FINISHED_ERROR, d.error());
+                finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, d.error());
                 return;
             }
             if (d.forced() != null) {
@@ -225,7 +248,7 @@ final class Scheduler {
                     seq.append(t);
                     metrics.generatedTokens.increment();
                     if (seq.controller.accept(t)) {
-                        finish(seq, SequenceStatus.FINISHED_STOPPED, null);
+                        finish(seq, SequenceStatus.FINISHED_STOPPED, Outcome.FINISHED, null);
                         return;
                     }
                 }
@@ -233,31 +256,39 @@ final class Scheduler {
                 seq.append(d.token());
                 metrics.generatedTokens.increment();
                 if (seq.params.isStop(d.token()) || seq.controller.accept(d.token())) {
-                    finish(seq, SequenceStatus.FINISHED_STOPPED, null);
+                    finish(seq, SequenceStatus.FINISHED_STOPPED, Outcome.FINISHED, null);
                     return;
                 }
             }
             if (seq.numGenerated() >= seq.params.maxNewTokens() || seq.numTokens() >= config.maxModelLen()) {
-                finish(seq, SequenceStatus.FINISHED_LENGTH, null);
+                finish(seq, SequenceStatus.FINISHED_LENGTH, Outcome.FINISHED, null);
             }
         } catch (RuntimeException e) {
-            if (!seq.status.isFinished()) finish(seq, SequenceStatus.FINISHED_ERROR, "decoding failed: " + e);
+            if (!seq.status.isFinished()) finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, "decoding failed: " + e);
         }
     }
 
     /** Fails every sequence of a step whose backend call threw. */
     void failStep(SchedulerOutput output, String message) {
         for (SchedulerOutput.Scheduled s : output.scheduled()) {
-            if (!s.sequence().status.isFinished()) finish(s.sequence(), SequenceStatus.FINISHED_ERROR, message);
+            if (!s.sequence().status.isFinished()) finish(s.sequence(), SequenceStatus.FINISHED_ERROR, Outcome.FAILED, message);
         }
     }
 
-    /** Aborts every unfinished sequence of a request. */
-    void abort(RequestState request, String reason) {
+    /**
+     * Ends every unfinished sequence of a request with {@code why}: {@code FINISHED_ABORTED}, or
+     * {@code FINISHED_ERROR} for {@link Outcome#FAILED}. No-op for a finished request.
+     */
+    void abort(RequestState request, Outcome why, String reason) {
+        SequenceStatus status = why.abortStatus();
+        boolean any = false;
         for (Sequence seq : request.sequences) {
-            if (!seq.status.isFinished()) finish(seq, SequenceStatus.FINISHED_ABORTED, reason);
+            if (!seq.status.isFinished()) {
+                finish(seq, status, why, reason);
+                any = true;
+            }
         }
-        metrics.abortedRequests.increment();
+        if (any && why != Outcome.FAILED) metrics.abortedRequests.increment();
     }
 
     /**
@@ -279,21 +310,17 @@ final class Scheduler {
         return done;
     }
 
-    private void finish(Sequence seq, SequenceStatus status, String error) {
+    private void finish(Sequence seq, SequenceStatus status, Outcome outcome, String error) {
         boolean wasWaiting = seq.status == SequenceStatus.WAITING || seq.status == SequenceStatus.PREEMPTED;
         seq.status = status;
+        seq.outcome = outcome;
         seq.error = error;
         if (wasWaiting) {
             waiting.remove(seq);
-            if (seq.forkParent != null) dropFork(seq);
         } else {
             running.remove(seq);
         }
-        if (status == SequenceStatus.FINISHED_ERROR) {
-            // its KV is undefined: children compute their prefix themselves
-            seq.numPendingForks = 0;
-        }
-        if (seq.slot >= 0 && seq.numPendingForks == 0) freeSlot(seq);
+        freeSlot(seq);
         seq.request.numFinished++;
         if (seq.request.isFinished()) finishedRequests.add(seq.request);
     }
@@ -302,6 +329,7 @@ final class Scheduler {
         running.remove(seq);
         freeSlot(seq);
         seq.numComputedTokens = 0;
+        seq.numForkedTokens = 0;
         seq.status = SequenceStatus.PREEMPTED;
         waiting.add(seq);
         metrics.preemptions.increment();
@@ -322,16 +350,4 @@ final class Scheduler {
         seq.slot = -1;
     }
 
-    /** The child got its copy (or gave up on it): the parent's slot may go once it is finished. */
-    private void releaseFork(Sequence child) {
-        Sequence parent = child.forkParent;
-        child.forkParent = null;
-        parent.numPendingForks = Math.max(0, parent.numPendingForks - 1);
-        if (parent.status.isFinished() && parent.numPendingForks == 0) freeSlot(parent);
-    }
-
-    private void dropFork(Sequence child) {
-        child.forkAt = 0;
-        releaseFork(child);
-    }
 }

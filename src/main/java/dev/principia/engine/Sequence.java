@@ -23,11 +23,11 @@ final class Sequence {
     int slot = -1;
     String error;
 
-    /** Sequence whose KV this one copies instead of computing its first {@code forkAt} tokens; null = none. */
-    Sequence forkParent;
-    int forkAt;
-    /** Children still waiting to copy this sequence's KV; its slot outlives it while > 0. */
-    int numPendingForks;
+    /** Why it ended; null while unfinished. */
+    Outcome outcome;
+    /** {@code sharedPrompt[j]}: length of the common prefix of this prompt and sequence j's (same request). */
+    int[] sharedPrompt;
+    /** Positions of its current KV that were copied from a sibling instead of computed. */
     int numForkedTokens;
 
     Sequence(RequestState request, int index, SequenceSpec spec) {
@@ -61,9 +61,9 @@ final class Sequence {
         return Arrays.copyOfRange(tokens, from, to);
     }
 
-    /** Whether the first {@code n} tokens of both sequences are equal. */
-    int commonPrefix(Sequence other) {
-        int n = Math.min(numTokens, other.numTokens);
+    /** Length of the common prefix of both prompts. */
+    int commonPromptPrefix(Sequence other) {
+        int n = Math.min(numPromptTokens, other.numPromptTokens);
         int i = 0;
         while (i < n && tokens[i] == other.tokens[i]) i++;
         return i;
@@ -80,10 +80,6 @@ final class Sequence {
         return Arrays.copyOfRange(tokens, numPromptTokens, numTokens);
     }
 
-    boolean isFinishedWithoutSlot() {
-        return status.isFinished() && slot < 0;
-    }
-
     int priority() {
         return request.request.priority();
     }
@@ -93,7 +89,7 @@ final class Sequence {
     }
 
     SequenceOutput output() {
-        return new SequenceOutput(index, generated(), status, error, numForkedTokens);
+        return new SequenceOutput(index, generated(), status, outcome, error, numForkedTokens);
     }
 
     @Override

@@ -4,12 +4,33 @@ import dev.principia.budget.LoadSnapshot;
 import dev.principia.engine.Engine;
 import dev.principia.engine.GenerationHandle;
 import dev.principia.engine.GenerationRequest;
+import dev.principia.engine.Reservation;
 
 /**
  * What scoring needs of a generation engine. {@link Engine} is the real one; tests script one, so
  * planning, waves and the tally run without ONNX Runtime.
  */
 public interface Generator {
+    /**
+     * A pending-request place taken before a request's prompts are rendered and tokenized, so a full
+     * engine refuses before that work. {@link #close()} gives an unused place back; idempotent.
+     */
+    interface Admission extends AutoCloseable {
+        /** Queues the request in this place; never blocks. Throws as {@link Generator#submit}. */
+        GenerationHandle submit(GenerationRequest request);
+
+        @Override
+        void close();
+    }
+
+    /**
+     * Takes a place; never blocks.
+     *
+     * @throws dev.principia.engine.QueueFullException when the queue is full
+     * @throws IllegalStateException                   when the engine is shut down
+     */
+    Admission admit();
+
     /**
      * Queues a request; never blocks.
      *
@@ -29,6 +50,22 @@ public interface Generator {
 
     static Generator of(Engine engine) {
         return new Generator() {
+            @Override
+            public Admission admit() {
+                Reservation reservation = engine.reserve();
+                return new Admission() {
+                    @Override
+                    public GenerationHandle submit(GenerationRequest request) {
+                        return engine.submit(request, reservation);
+                    }
+
+                    @Override
+                    public void close() {
+                        reservation.close();
+                    }
+                };
+            }
+
             @Override
             public GenerationHandle submit(GenerationRequest request) {
                 return engine.submit(request);

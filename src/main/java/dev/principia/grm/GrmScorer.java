@@ -7,6 +7,7 @@ import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.InvalidBudgetException;
 import dev.principia.budget.LoadSnapshot;
 import dev.principia.budget.ResolvedBudget;
+import dev.principia.engine.QueueFullException;
 
 /**
  * Scores responses with a generative reward model: validates a request, resolves its budget once
@@ -62,21 +63,33 @@ public final class GrmScorer {
             if (scalarRm == null) {
                 throw ScoringException.invalid("mode", "no scalar reward model is loaded on this server (principia.scalar-rm.dir)");
             }
-            CompletableFuture<ScoringResult> scalar = scalarRm.score(request, conversation, budget.seed());
-            return new Handle(scalar, () -> scalar.cancel(false));
+            return scalarRm.score(request, conversation, budget.seed());
         }
         ResolvedBudget budget = resolve(request, minNewTokens(n), context.generator().load());
         PromptTemplate template = request.principles().isEmpty() ? context.promptTemplate() : context.principlesTemplate();
-        SamplePlan plan;
-        try {
-            plan = SamplePlan.create(request, conversation, budget, template, context.codec(), context.limits().maxPromptTokens(),
-                    context.generator().maxModelLen());
-        } catch (IllegalArgumentException e) {
-            throw ScoringException.invalid("conversation", "the model's chat template cannot render this request: " + e.getMessage());
+        try (Generator.Admission admission = admit()) {
+            SamplePlan plan;
+            try {
+                plan = SamplePlan.create(request, conversation, budget, template, context.codec(), context.limits().maxPromptTokens(),
+                        context.generator().maxModelLen());
+            } catch (IllegalArgumentException e) {
+                throw ScoringException.invalid("conversation", "the model's chat template cannot render this request: " + e.getMessage());
+            }
+            WaveRunner runner = new WaveRunner(context, request, conversation, budget, plan);
+            runner.start(admission);
+            return new Handle(runner.result(), runner::cancel);
         }
-        WaveRunner runner = new WaveRunner(context, request, conversation, budget, plan);
-        runner.start();
-        return new Handle(runner.result(), runner::cancel);
+    }
+
+    /** A place in the engine's queue before the expensive part (rendering and tokenizing k prompts). */
+    private Generator.Admission admit() {
+        try {
+            return context.generator().admit();
+        } catch (QueueFullException e) {
+            throw new ScoringException(ScoringException.Kind.RESOURCE_EXHAUSTED, e.getMessage(), e);
+        } catch (IllegalStateException e) {
+            throw new ScoringException(ScoringException.Kind.UNAVAILABLE, e.getMessage(), e);
+        }
     }
 
     private ResolvedBudget resolve(ScoringRequest request, int minNewTokens, LoadSnapshot load) {

@@ -25,8 +25,10 @@ public final class MetaRm {
     /**
      * @param orders per sample, the order its responses were shown in
      * @param texts  per sample, its generated judgment
+     * @param deadlineNanos {@link System#nanoTime()} by which the scores are due; {@link Long#MAX_VALUE} = none
      */
-    public CompletableFuture<float[]> score(Conversation conversation, List<String> responses, List<int[]> orders, List<String> texts) {
+    public CompletableFuture<float[]> score(Conversation conversation, List<String> responses, List<int[]> orders, List<String> texts,
+                                            long deadlineNanos) {
         List<int[]> sequences = new ArrayList<>(orders.size());
         for (int s = 0; s < orders.size(); s++) {
             String user = template.render(conversation, Permutations.present(responses, orders.get(s)), List.of(), texts.get(s));
@@ -37,7 +39,7 @@ public final class MetaRm {
             }
             sequences.add(tokens);
         }
-        return model.score(sequences);
+        return model.score(sequences, deadlineNanos);
     }
 
     public PromptTemplate template() {

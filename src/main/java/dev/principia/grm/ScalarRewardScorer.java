@@ -26,7 +26,7 @@ public final class ScalarRewardScorer {
     }
 
     /** @param seed the request's resolved seed: breaks ties in rank */
-    CompletableFuture<ScoringResult> score(ScoringRequest request, Conversation conversation, long seed) {
+    GrmScorer.Handle score(ScoringRequest request, Conversation conversation, long seed) {
         List<int[]> sequences = new ArrayList<>(request.responses().size());
         long tokens = 0;
         for (int i = 0; i < request.responses().size(); i++) {
@@ -49,7 +49,8 @@ public final class ScalarRewardScorer {
         }
         long promptTokens = tokens;
         long t0 = System.nanoTime();
-        return model.score(sequences).thenApply(scores -> {
+        CompletableFuture<float[]> logits = model.score(sequences, request.callDeadlineNanos());
+        CompletableFuture<ScoringResult> result = logits.thenApply(scores -> {
             double[] rewards = new double[scores.length];
             for (int i = 0; i < scores.length; i++) rewards[i] = scores[i];
             Vote vote = Vote.ranked(rewards, rewards.clone(), 1, SampleSeeds.tieBreak(seed));
@@ -57,5 +58,6 @@ public final class ScalarRewardScorer {
             return new ScoringResult(request.id(), vote.rewards(), vote.meanScores(), vote.ranks(), vote.bestIndex(), List.of(),
                     new ScoringResult.Usage(promptTokens, 0, 0, 0, 0, 0, millis, 0, 0, 0), seed, false, false, "");
         });
+        return new GrmScorer.Handle(result, () -> logits.cancel(false));
     }
 }

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import dev.principia.budget.ResolvedBudget;
-import dev.principia.engine.Engine;
 import dev.principia.engine.Outcome;
 import dev.principia.engine.SequenceOutput;
 import dev.principia.engine.SequenceStatus;
@@ -29,7 +28,7 @@ final class Tally {
      */
     record SampleRun(SequenceOutput output, String text, Judgment judgment, boolean forced, boolean forcedEarly) {
         Outcome outcome() {
-            return outcomeOf(output);
+            return output.outcome();
         }
     }
 
@@ -45,19 +44,9 @@ final class Tally {
         }
     }
 
-    /** Why a sequence ended. */
-    static Outcome outcomeOf(SequenceOutput out) {
-        if (out.status() == SequenceStatus.FINISHED_ERROR) return Outcome.FAILED;
-        if (out.status() != SequenceStatus.FINISHED_ABORTED) return Outcome.FINISHED;
-        if (Engine.ABORTED_SHUTDOWN.equals(out.error())) return Outcome.SHUTDOWN;
-        if (Engine.ABORTED_DEADLINE.equals(out.error())) return Outcome.DEADLINE;
-        if (out.error() != null && out.error().startsWith("internal engine error")) return Outcome.FAILED;
-        return Outcome.CANCELLED;
-    }
-
     /** Parses a finished sample; a sample that failed or was aborted is invalid with the reason. */
     static Judgment judge(SequenceOutput out, String text, JudgmentParser parser, int numResponses) {
-        return switch (outcomeOf(out)) {
+        return switch (out.outcome()) {
             case FINISHED -> parser.parse(text, numResponses);
             case FAILED -> Judgment.invalid("generation failed: " + out.error());
             default -> Judgment.invalid("not finished: " + out.error());

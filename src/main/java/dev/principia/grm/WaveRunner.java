@@ -47,6 +47,7 @@ final class WaveRunner {
     private final int waveSize;
     private final CompletableFuture<ScoringResult> result = new CompletableFuture<>();
     private volatile GenerationHandle current;
+    private volatile CompletableFuture<float[]> metaStage;
     private volatile boolean cancelled;
     private volatile boolean anytimeFired;
     private int numSubmitted;
@@ -78,9 +79,13 @@ final class WaveRunner {
         return result;
     }
 
-    /** Submits the first wave; throws RESOURCE_EXHAUSTED or UNAVAILABLE synchronously when the generator refuses it. */
-    void start() {
-        submitWave(true);
+    /**
+     * Submits the first wave in the place {@code admission} holds.
+     *
+     * @throws ScoringException UNAVAILABLE when the generator shut down since the place was taken
+     */
+    void start(Generator.Admission admission) {
+        submitWave(admission);
         if (budget.hasDeadline() && !result.isDone()) {
             long delay = budget.deadlineNanos() - anytimeMarginNanos() - System.nanoTime();
             ScheduledFuture<?> timer = ctx.timer().schedule(this::fireAnytime, Math.max(0, delay), TimeUnit.NANOSECONDS);
@@ -92,6 +97,8 @@ final class WaveRunner {
         cancelled = true;
         GenerationHandle h = current;
         if (h != null) h.abort("cancelled by the caller");
+        CompletableFuture<float[]> m = metaStage;
+        if (m != null) m.cancel(false);
     }
 
     /**
@@ -109,7 +116,9 @@ final class WaveRunner {
         for (ScoreForcing c : controllers) c.forceNow();
     }
 
-    private void submitWave(boolean first) {
+    /** @param admission the first wave's place; null for later waves, which queue like any request */
+    private void submitWave(Generator.Admission admission) {
+        boolean first = admission != null;
         int from = numSubmitted;
         int to = Math.min(k, from + waveSize);
         List<SequenceSpec> specs = new ArrayList<>(to - from);
@@ -119,7 +128,8 @@ final class WaveRunner {
         }
         GenerationHandle handle;
         try {
-            handle = ctx.generator().submit(new GenerationRequest(request.id(), specs, request.priority(), budget.deadlineNanos()));
+            GenerationRequest wave = new GenerationRequest(request.id(), specs, request.priority(), budget.deadlineNanos());
+            handle = first ? admission.submit(wave) : ctx.generator().submit(wave);
         } catch (QueueFullException | IllegalStateException e) {
             if (first) {
                 ScoringException.Kind kind = e instanceof QueueFullException ? ScoringException.Kind.RESOURCE_EXHAUSTED
@@ -144,22 +154,31 @@ final class WaveRunner {
         if (from == 0) queueNanos = wave.queueNanos();
         computeNanos += wave.computeNanos();
         if (cancelled) {
-            // the transport cancels a call whose deadline passed too: that is an expiry, not a caller's cancel
-            boolean expired = budget.hasDeadline() && System.nanoTime() - budget.deadlineNanos() >= 0;
-            result.completeExceptionally(expired
-                    ? new ScoringException(ScoringException.Kind.DEADLINE_EXCEEDED, "request " + request.id() + ": deadline exceeded")
-                    : new ScoringException(ScoringException.Kind.CANCELLED, "request " + request.id() + ": cancelled by the caller"));
+            result.completeExceptionally(cancelledOrExpired());
             return;
         }
         if (numSubmitted < k) {
             if (wave.aborted() || anytimeFired) {
                 cutShort = true;
             } else if (!decided()) {
-                submitWave(false);
+                submitWave(null);
                 return;
             }
         }
         finish();
+    }
+
+    /** The transport cancels a call whose deadline passed too: that is an expiry, not a caller's cancel. */
+    private ScoringException cancelledOrExpired() {
+        boolean expired = budget.hasDeadline() && System.nanoTime() - budget.deadlineNanos() >= 0;
+        return expired
+                ? new ScoringException(ScoringException.Kind.DEADLINE_EXCEEDED, "request " + request.id() + ": deadline exceeded")
+                : new ScoringException(ScoringException.Kind.CANCELLED, "request " + request.id() + ": cancelled by the caller");
+    }
+
+    private static boolean isDeadline(Throwable t) {
+        Throwable e = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+        return e instanceof ScoringException se && se.kind() == ScoringException.Kind.DEADLINE_EXCEEDED;
     }
 
     private boolean decided() {
@@ -205,12 +224,24 @@ final class WaveRunner {
                 orders.add(plan.orders()[s]);
                 validTexts.add(texts[s]);
             }
-            meta.score(conversation, request.responses(), orders, validTexts)
-                    .thenAcceptAsync(scores -> result.complete(Tally.result(request.id(), plan, budget, waves, valid, scores)), ctx.executor())
-                    .exceptionally(t -> {
-                        result.completeExceptionally(t);
-                        return null;
-                    });
+            CompletableFuture<float[]> m = meta.score(conversation, request.responses(), orders, validTexts, budget.deadlineNanos());
+            metaStage = m;
+            if (cancelled) m.cancel(false);
+            m.whenCompleteAsync((scores, t) -> {
+                try {
+                    if (t == null) {
+                        result.complete(Tally.result(request.id(), plan, budget, waves, valid, scores));
+                    } else if (!cancelled && isDeadline(t)) {
+                        // anytime: the deadline came during meta scoring; vote every valid sample, unfiltered
+                        Tally.Waves cut = new Tally.Waves(waves.samples(), true, waves.queueNanos(), waves.computeNanos());
+                        result.complete(Tally.result(request.id(), plan, budget, cut, valid, null));
+                    } else {
+                        result.completeExceptionally(cancelled ? cancelledOrExpired() : t);
+                    }
+                } catch (RuntimeException e) {
+                    result.completeExceptionally(e);
+                }
+            }, ctx.executor());
         } catch (RuntimeException e) {
             result.completeExceptionally(e);
         }

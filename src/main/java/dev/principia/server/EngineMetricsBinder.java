@@ -58,10 +58,13 @@ final class EngineMetricsBinder implements EngineListener {
         FunctionCounter.builder("principia.engine.preemptions", engine, e -> e.metrics().preemptions())
                 .tag("model", model).description("Sequences preempted for KV and recomputed later").register(registry);
         FunctionCounter.builder("principia.engine.aborts", engine, e -> e.metrics().abortedRequests())
-                .tag("model", model).description("Requests aborted by cancel or deadline").register(registry);
+                .tag("model", model).description("Requests aborted by cancel, deadline or shutdown").register(registry);
         FunctionCounter.builder("principia.engine.rejections", engine, e -> e.metrics().rejectedRequests())
                 .tag("model", model).description("Requests refused because the queue was full").register(registry);
         FunctionCounter.builder("principia.engine.failed.steps", engine, e -> e.metrics().failedSteps())
-                .tag("model", model).description("Engine steps whose backend call failed").register(registry);
+                .tag("model", model).description("Engine steps that failed (backend error, KV copy, malformed result)").register(registry);
+        FunctionCounter.builder("principia.engine.loop.errors", engine, e -> e.metrics().loopErrors())
+                .tag("model", model).description("Unexpected errors in the engine loop (its requests fail; the loop keeps running)")
+                .register(registry);
     }
 }

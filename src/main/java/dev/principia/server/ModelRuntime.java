@@ -180,6 +180,10 @@ public class ModelRuntime {
         ScalarEngine scalar = new ScalarEngine(role, classifier, config.metaRm().maxBatchTokens(), config.engine().maxPendingRequests() * 4);
         io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.sequences", scalar, ScalarEngine::sequencesScored)
                 .tag("model", role).description("Sequences scored by a scalar model (meta-RM, scalar RM)").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.failed.steps", scalar, ScalarEngine::failedSteps)
+                .tag("model", role).description("Scalar-model forward passes that failed").register(registry);
+        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.loop.errors", scalar, ScalarEngine::loopErrors)
+                .tag("model", role).description("Unexpected errors in a scalar engine's loop").register(registry);
         return scalar;
     }
 

@@ -17,6 +17,9 @@ final class StatusMapping {
         if (e instanceof StatusRuntimeException sre) {
             return sre.getStatus();
         }
+        if (e instanceof java.util.concurrent.CancellationException) {
+            return Status.CANCELLED.withDescription("cancelled by the caller");
+        }
         if (e instanceof ScoringException se) {
             Status.Code code = switch (se.kind()) {
                 case INVALID_ARGUMENT -> Status.Code.INVALID_ARGUMENT;

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 import dev.principia.budget.LoadSnapshot;
-import dev.principia.engine.Engine;
+import dev.principia.engine.Outcome;
 import dev.principia.engine.GenerationHandle;
 import dev.principia.engine.GenerationRequest;
 import dev.principia.engine.GenerationResult;
@@ -46,6 +46,21 @@ final class ScriptedGenerator implements Generator, AutoCloseable {
     }
 
     @Override
+    public Admission admit() {
+        if (full) throw new QueueFullException("scripted queue is full; retry in about 10 ms", 10);
+        return new Admission() {
+            @Override
+            public GenerationHandle submit(GenerationRequest request) {
+                return ScriptedGenerator.this.submit(request);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
     public synchronized GenerationHandle submit(GenerationRequest request) {
         if (full) throw new QueueFullException("scripted queue is full; retry in about 10 ms", 10);
         requests.add(request);
@@ -67,14 +82,16 @@ final class ScriptedGenerator implements Generator, AutoCloseable {
             }
 
             @Override
-            public void abort(String reason) {
+            public void abort(Outcome why, String message) {
                 aborted[0] = true;
             }
         };
     }
 
     private SequenceOutput run(int index, int sampleNumber, GenerationRequest request, SequenceSpec spec, boolean[] aborted) {
-        if (failing.contains(sampleNumber)) return new SequenceOutput(index, new int[0], SequenceStatus.FINISHED_ERROR, "backend failed: scripted", 0);
+        if (failing.contains(sampleNumber)) {
+            return new SequenceOutput(index, new int[0], SequenceStatus.FINISHED_ERROR, Outcome.FAILED, "backend failed: scripted", 0);
+        }
         String wanted = script.apply(CharCodec.text(spec.promptTokens()));
         SequenceController c = spec.controller();
         int maxNew = spec.params().maxNewTokens();
@@ -82,14 +99,14 @@ final class ScriptedGenerator implements Generator, AutoCloseable {
         long stallUntil = System.nanoTime() + 5_000_000_000L;
         boolean forcing = false;
         while (tokens.size() < maxNew) {
-            if (aborted[0]) return output(index, tokens, SequenceStatus.FINISHED_ABORTED, "cancelled by the caller");
-            if (System.nanoTime() - request.deadlineNanos() >= 0) return output(index, tokens, SequenceStatus.FINISHED_ABORTED, Engine.ABORTED_DEADLINE);
+            if (aborted[0]) return output(index, tokens, Outcome.CANCELLED, "cancelled by the caller");
+            if (System.nanoTime() - request.deadlineNanos() >= 0) return output(index, tokens, Outcome.DEADLINE, "deadline exceeded");
             int[] forced = c.forced(tokens.size(), maxNew);
             if (forced.length > 0) {
                 forcing = true;
                 for (int t : forced) {
                     tokens.add(t);
-                    if (c.accept(t)) return output(index, tokens, SequenceStatus.FINISHED_STOPPED, null);
+                    if (c.accept(t)) return output(index, tokens, Outcome.FINISHED, null);
                 }
                 continue;
             }
@@ -105,13 +122,16 @@ final class ScriptedGenerator implements Generator, AutoCloseable {
             int best = 0;
             for (int id = 1; id < logits.length; id++) if (logits[id] > logits[best]) best = id;
             tokens.add(best);
-            if (c.accept(best)) return output(index, tokens, SequenceStatus.FINISHED_STOPPED, null);
+            if (c.accept(best)) return output(index, tokens, Outcome.FINISHED, null);
         }
-        return output(index, tokens, SequenceStatus.FINISHED_LENGTH, null);
+        return new SequenceOutput(index, tokens.stream().mapToInt(Integer::intValue).toArray(), SequenceStatus.FINISHED_LENGTH,
+                Outcome.FINISHED, null, 0);
     }
 
-    private static SequenceOutput output(int index, List<Integer> tokens, SequenceStatus status, String error) {
-        return new SequenceOutput(index, tokens.stream().mapToInt(Integer::intValue).toArray(), status, error, 0);
+    /** An output stopped by its controller ({@code FINISHED}) or aborted for {@code outcome}. */
+    private static SequenceOutput output(int index, List<Integer> tokens, Outcome outcome, String error) {
+        SequenceStatus status = outcome == Outcome.FINISHED ? SequenceStatus.FINISHED_STOPPED : SequenceStatus.FINISHED_ABORTED;
+        return new SequenceOutput(index, tokens.stream().mapToInt(Integer::intValue).toArray(), status, outcome, error, 0);
     }
 
     private static void sleep() {

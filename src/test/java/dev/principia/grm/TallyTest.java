@@ -12,7 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import dev.principia.budget.ResolvedBudget;
-import dev.principia.engine.Engine;
+import dev.principia.engine.Outcome;
 import dev.principia.engine.SequenceOutput;
 import dev.principia.engine.SequenceStatus;
 
@@ -34,14 +34,14 @@ class TallyTest {
         return new ResolvedBudget(k, k, 0, metaKeep, 0.5f, 64, 5, adaptive, Long.MAX_VALUE, false, "");
     }
 
-    /** A sample whose text is {@code text} (empty for a failed one), ended with {@code status} and {@code error}. */
-    private static Tally.SampleRun run(int index, String text, SequenceStatus status, String error) {
-        SequenceOutput out = new SequenceOutput(index, new int[text.length()], status, error, 3);
+    /** A sample whose text is {@code text} (empty for a failed one), ended with {@code status} for {@code outcome}. */
+    private static Tally.SampleRun run(int index, String text, SequenceStatus status, Outcome outcome, String error) {
+        SequenceOutput out = new SequenceOutput(index, new int[text.length()], status, outcome, error, 3);
         return new Tally.SampleRun(out, text, Tally.judge(out, text, PARSER, 2), false, false);
     }
 
     private static Tally.SampleRun ok(int index, String box) {
-        return run(index, "Critique.\nScores: \\boxed{" + box + "}", SequenceStatus.FINISHED_STOPPED, null);
+        return run(index, "Critique.\nScores: \\boxed{" + box + "}", SequenceStatus.FINISHED_STOPPED, Outcome.FINISHED, null);
     }
 
     private static Tally.Waves waves(Tally.SampleRun... runs) {
@@ -63,7 +63,7 @@ class TallyTest {
 
     @Test
     void metaScoresKeepTheTopSamples() {
-        Tally.Waves w = waves(ok(0, "9, 2"), ok(1, "9, 2"), run(2, "no box", SequenceStatus.FINISHED_LENGTH, null), ok(3, "3, 8"));
+        Tally.Waves w = waves(ok(0, "9, 2"), ok(1, "9, 2"), run(2, "no box", SequenceStatus.FINISHED_LENGTH, Outcome.FINISHED, null), ok(3, "3, 8"));
         List<Integer> valid = Tally.validSamples("t", w);
         assertEquals(List.of(0, 1, 3), valid);
         ScoringResult r = Tally.result("t", plan(4), budget(4, 2, false), w, valid, new float[] {0.9f, -3f, 0.5f});
@@ -81,21 +81,21 @@ class TallyTest {
         ScoringResult r = Tally.result("t", plan(4), budget(4, 4, true), cut, List.of(0, 1), null);
         assertEquals(0, r.usage().samplesSaved(), "waves cut short save nothing");
         assertTrue(r.partial());
-        Tally.Waves aborted = waves(ok(0, "9, 2"), run(1, "", SequenceStatus.FINISHED_ABORTED, Engine.ABORTED_DEADLINE));
+        Tally.Waves aborted = waves(ok(0, "9, 2"), run(1, "", SequenceStatus.FINISHED_ABORTED, Outcome.DEADLINE, "deadline exceeded"));
         assertTrue(Tally.partial(aborted));
     }
 
     @Test
     void requestsWithoutAValidSampleFailForTheRightReason() {
-        assertKind(ScoringException.Kind.INTERNAL, run(0, "", SequenceStatus.FINISHED_ERROR, "backend failed: x"),
-                run(1, "", SequenceStatus.FINISHED_ERROR, "backend failed: x"));
-        assertKind(ScoringException.Kind.UNAVAILABLE, run(0, "", SequenceStatus.FINISHED_ABORTED, Engine.ABORTED_SHUTDOWN),
-                run(1, "", SequenceStatus.FINISHED_ERROR, "backend failed: x"));
-        assertKind(ScoringException.Kind.DEADLINE_EXCEEDED, run(0, "", SequenceStatus.FINISHED_ABORTED, Engine.ABORTED_DEADLINE),
-                run(1, "words", SequenceStatus.FINISHED_LENGTH, null));
-        assertKind(ScoringException.Kind.CANCELLED, run(0, "", SequenceStatus.FINISHED_ABORTED, "cancelled by the caller"));
-        assertKind(ScoringException.Kind.INTERNAL, run(0, "", SequenceStatus.FINISHED_ABORTED, "internal engine error: boom"));
-        assertKind(ScoringException.Kind.FAILED_PRECONDITION, run(0, "no box", SequenceStatus.FINISHED_LENGTH, null));
+        assertKind(ScoringException.Kind.INTERNAL, run(0, "", SequenceStatus.FINISHED_ERROR, Outcome.FAILED, "backend failed: x"),
+                run(1, "", SequenceStatus.FINISHED_ERROR, Outcome.FAILED, "backend failed: x"));
+        assertKind(ScoringException.Kind.UNAVAILABLE, run(0, "", SequenceStatus.FINISHED_ABORTED, Outcome.SHUTDOWN, "server is shutting down"),
+                run(1, "", SequenceStatus.FINISHED_ERROR, Outcome.FAILED, "backend failed: x"));
+        assertKind(ScoringException.Kind.DEADLINE_EXCEEDED, run(0, "", SequenceStatus.FINISHED_ABORTED, Outcome.DEADLINE, "deadline exceeded"),
+                run(1, "words", SequenceStatus.FINISHED_LENGTH, Outcome.FINISHED, null));
+        assertKind(ScoringException.Kind.CANCELLED, run(0, "", SequenceStatus.FINISHED_ABORTED, Outcome.CANCELLED, "cancelled by the caller"));
+        assertKind(ScoringException.Kind.INTERNAL, run(0, "", SequenceStatus.FINISHED_ERROR, Outcome.FAILED, "internal engine error: boom"));
+        assertKind(ScoringException.Kind.FAILED_PRECONDITION, run(0, "no box", SequenceStatus.FINISHED_LENGTH, Outcome.FINISHED, null));
     }
 
     private static void assertKind(ScoringException.Kind kind, Tally.SampleRun... runs) {

@@ -126,7 +126,7 @@ class WaveRunnerTest {
         List<List<int[]>> seen = new ArrayList<>();
         ScalarModel trust = new ScalarModel() {
             @Override
-            public CompletableFuture<float[]> score(List<int[]> sequences) {
+            public CompletableFuture<float[]> score(List<int[]> sequences, long deadlineNanos) {
                 seen.add(sequences);
                 float[] out = new float[sequences.size()];
                 for (int i = 0; i < out.length; i++) out[i] = CharCodec.text(sequences.get(i)).contains("honest") ? 1f : -1f;
