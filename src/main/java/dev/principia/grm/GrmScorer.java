@@ -120,8 +120,8 @@ public final class GrmScorer {
 
     int[] tokenize(PromptTemplate template, Conversation conversation, List<String> presented, List<String> principles) {
         String user = template.render(conversation, presented, principles);
-        String text = parts.chatTemplate().render(List.of(Map.of("role", "user", "content", user)), true, Map.of("enable_thinking", false));
-        return parts.tokenizer().encode(text);
+        return dev.principia.model.ChatEncoder.of(parts.tokenizer(), parts.chatTemplate())
+                .encode(List.of(Map.of("role", "user", "content", user)), true, Map.of("enable_thinking", false));
     }
 
     Engine engine() {

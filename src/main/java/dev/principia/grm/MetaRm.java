@@ -34,7 +34,7 @@ public final class MetaRm {
         List<int[]> sequences = new ArrayList<>(orders.size());
         for (int s = 0; s < orders.size(); s++) {
             String user = template.render(conversation, Permutations.present(responses, orders.get(s)), List.of(), texts.get(s));
-            int[] tokens = tokenizer.encode(chatTemplate.render(List.of(Map.of("role", "user", "content", user)), false, Map.of()));
+            int[] tokens = dev.principia.model.ChatEncoder.of(tokenizer, chatTemplate).encode(List.of(Map.of("role", "user", "content", user)), false, Map.of());
             if (tokens.length > model.maxTokens()) {
                 // keep the end, where the sample's scores are: the meta-RM reads the last token's state
                 tokens = java.util.Arrays.copyOfRange(tokens, tokens.length - model.maxTokens(), tokens.length);

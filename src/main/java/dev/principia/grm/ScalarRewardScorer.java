@@ -33,7 +33,7 @@ public final class ScalarRewardScorer {
             List<Map<String, String>> messages = new ArrayList<>();
             for (Turn t : conversation.turns()) messages.add(Map.of("role", t.role(), "content", t.content()));
             messages.add(Map.of("role", "assistant", "content", request.responses().get(i)));
-            int[] ids = tokenizer.encode(chatTemplate.render(messages, false, new HashMap<>()));
+            int[] ids = dev.principia.model.ChatEncoder.of(tokenizer, chatTemplate).encode(messages, false, new HashMap<>());
             if (ids.length > model.maxTokens()) {
                 throw ScoringException.invalid("responses[" + i + "]", "the conversation with this response is " + ids.length
                         + " tokens; the reward model accepts " + model.maxTokens());

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,7 +32,8 @@ import jinjava.javax.el.CompositeELResolver;
  * <p>Jinja is rendered by Jinjava, with the Python idioms HF templates rely on added: {@code str}
  * methods ({@link PythonStringResolver}) and the reversing slice {@code seq[::-1]}, rewritten to
  * {@code seq|reverse} before parsing. Message contents are data: a render never interprets them as Jinja,
- * and it is bounded in output and work (see the limits below). Instances are immutable and thread-safe.
+ * and it is bounded in output and work (see the limits below). To encode a prompt, use {@link ChatEncoder},
+ * which also keeps special tokens to the template's own. Instances are immutable and thread-safe.
  */
 public final class ChatTemplate {
 
@@ -219,6 +221,15 @@ public final class ChatTemplate {
             for (Object o : it) n += charsIn(o, depth + 1);
         }
         return n;
+    }
+
+    /**
+     * This template with {@code replace} applied to its output-owned text: the template's text outside tags and
+     * the string literals inside {@code {{ }}} and {@code {% %}}, and the bos and eos tokens. Code and comments are
+     * kept. {@link ChatEncoder} uses it to mark the special tokens the template writes.
+     */
+    ChatTemplate mapLiterals(UnaryOperator<String> replace) {
+        return new ChatTemplate(JinjaLiterals.map(source, replace), replace.apply(bosToken), replace.apply(eosToken));
     }
 
     /**
