@@ -124,7 +124,7 @@ class ChatEncoderTest {
     void specialIdsComeOnlyFromTheTemplate(String name) {
         Family f = family(name);
         SplittableRandom random = new SplittableRandom(99);
-        for (int i = 0; i < 300; i++) {
+        for (int i = 0; i < 200; i++) {
             List<String> texts = HostileText.many(random, 6);
             int[] next = {0};
             List<Map<String, String>> messages = conversation(random, () -> texts.get(next[0]++ % texts.size()));
