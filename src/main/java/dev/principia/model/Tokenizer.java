@@ -25,6 +25,7 @@ public final class Tokenizer implements AutoCloseable {
     private volatile String[] tokenTexts;
     /** Built on first use by {@link #marked()}; closed with this tokenizer. */
     private Marked marked;
+    private boolean closed;
     private final Map<ChatTemplate, ChatEncoder> encoders = new ConcurrentHashMap<>();
 
     /** This tokenizer's special tokens and its marked twin ({@link SpecialTokens}). */
@@ -59,6 +60,7 @@ public final class Tokenizer implements AutoCloseable {
      * @throws IllegalArgumentException naming the file when the twin cannot be built or fails a check
      */
     synchronized Marked marked() {
+        if (closed) throw new IllegalStateException(file + ": tokenizer is closed");
         if (marked == null) {
             try {
                 JsonNode root = new ObjectMapper().readTree(file.toFile());
@@ -143,6 +145,7 @@ public final class Tokenizer implements AutoCloseable {
         synchronized (this) {
             if (marked != null) marked.twin().close();
             marked = null;
+            closed = true;
         }
         encoders.clear();
         tokenizer.close();
