@@ -29,6 +29,29 @@ class LayeringTest {
     }
 
     @Test
+    void clientCommandsAreClientsOfTheProtoLikeAnyUser() {
+        noClasses().that().resideInAPackage("dev.principia.cli..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.quarkus..", "jakarta.enterprise..", "jakarta.inject..",
+                        "io.smallrye.mutiny..", "io.micrometer..", "dev.principia.server..", "dev.principia.grm..",
+                        "dev.principia.budget..", "dev.principia.engine..", "dev.principia.model..", "dev.principia.backend..")
+                .because("score and collect talk to a server over gRPC, as a user's client would")
+                .check(classes);
+        noClasses().that().resideOutsideOfPackage("dev.principia.cli..").and().doNotHaveFullyQualifiedName("dev.principia.server.Main")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.Main$Demo")
+                .should().dependOnClassesThat().resideInAPackage("dev.principia.cli..")
+                .check(classes);
+    }
+
+    @Test
+    void onlyTheWiringClassOfTheServerKnowsModelsAndBackends() {
+        noClasses().that().resideInAPackage("dev.principia.server..")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.ModelRuntime")
+                .should().dependOnClassesThat().resideInAnyPackage("dev.principia.model..", "dev.principia.backend..")
+                .because("ModelRuntime loads models and backends; the gRPC layer sees the scorer and plain records")
+                .check(classes);
+    }
+
+    @Test
     void dependenciesPointOneWay() {
         noClasses().that().resideInAnyPackage("dev.principia.grm..", "dev.principia.budget..", "dev.principia.engine..",
                         "dev.principia.model..", "dev.principia.backend..")

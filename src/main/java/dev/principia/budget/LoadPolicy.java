@@ -19,14 +19,18 @@ public record LoadPolicy(long targetQueueWaitMillis, int maxInFlightSamples) {
     }
 
     /**
-     * @param budget             the resolved budget (k asked)
-     * @param minSamples         the request's {@code min_samples}; 0 = k must not be lowered
-     * @param priority           the request's priority
-     * @param estimatedWaitMillis estimated queue wait now
-     * @param inFlightSamples    samples admitted and unfinished now
+     * @param k          the samples asked (server default applied)
+     * @param minSamples the request's {@code min_samples}; 0 = k must not be lowered
+     * @param priority   the request's priority, in {@link BudgetPolicy#MIN_PRIORITY}..{@link BudgetPolicy#MAX_PRIORITY}
+     * @param load       the engine's load now
      */
-    public Allocation allocate(SampleBudget budget, int minSamples, int priority, double estimatedWaitMillis, int inFlightSamples) {
-        int k = budget.samples();
+    public Allocation allocate(int k, int minSamples, int priority, LoadSnapshot load) {
+        if (k < 1) throw new IllegalArgumentException("k must be >= 1, got " + k);
+        if (priority < BudgetPolicy.MIN_PRIORITY || priority > BudgetPolicy.MAX_PRIORITY) {
+            throw new IllegalArgumentException("priority out of range: " + priority);
+        }
+        double estimatedWaitMillis = load.estimatedWaitMillis();
+        int inFlightSamples = load.inFlightSamples();
         double factor = 1.0;
         String reason = "";
         if (targetQueueWaitMillis > 0 && estimatedWaitMillis > targetQueueWaitMillis) {

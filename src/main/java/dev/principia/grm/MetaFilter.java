@@ -32,9 +32,4 @@ public final class MetaFilter {
         }
         return kept;
     }
-
-    /** The paper's default k_meta: half the samples, rounded up. */
-    public static int defaultKeep(int numSamples) {
-        return (numSamples + 1) / 2;
-    }
 }

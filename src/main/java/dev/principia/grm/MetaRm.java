@@ -2,11 +2,8 @@ package dev.principia.grm;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
-import dev.principia.model.ChatTemplate;
-import dev.principia.model.Tokenizer;
 
 /**
  * The meta reward model: scores how far one GRM sample can be trusted, from a prompt holding the
@@ -15,14 +12,13 @@ import dev.principia.model.Tokenizer;
  */
 public final class MetaRm {
     private final ScalarModel model;
-    private final Tokenizer tokenizer;
-    private final ChatTemplate chatTemplate;
+    private final PromptCodec codec;
     private final PromptTemplate template;
 
-    public MetaRm(ScalarModel model, Tokenizer tokenizer, ChatTemplate chatTemplate, PromptTemplate template) {
+    /** @param codec the meta-RM's own tokenizer and chat template */
+    public MetaRm(ScalarModel model, PromptCodec codec, PromptTemplate template) {
         this.model = model;
-        this.tokenizer = tokenizer;
-        this.chatTemplate = chatTemplate;
+        this.codec = codec;
         this.template = template;
     }
 
@@ -34,7 +30,7 @@ public final class MetaRm {
         List<int[]> sequences = new ArrayList<>(orders.size());
         for (int s = 0; s < orders.size(); s++) {
             String user = template.render(conversation, Permutations.present(responses, orders.get(s)), List.of(), texts.get(s));
-            int[] tokens = dev.principia.model.ChatEncoder.of(tokenizer, chatTemplate).encode(List.of(Map.of("role", "user", "content", user)), false, Map.of());
+            int[] tokens = codec.encodeUserTurn(user, false);
             if (tokens.length > model.maxTokens()) {
                 // keep the end, where the sample's scores are: the meta-RM reads the last token's state
                 tokens = java.util.Arrays.copyOfRange(tokens, tokens.length - model.maxTokens(), tokens.length);

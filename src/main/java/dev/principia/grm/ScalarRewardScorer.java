@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
-import dev.principia.budget.BudgetPolicy;
 import dev.principia.model.ChatTemplate;
 import dev.principia.model.Tokenizer;
 
@@ -26,14 +25,21 @@ public final class ScalarRewardScorer {
         this.chatTemplate = chatTemplate;
     }
 
-    CompletableFuture<ScoringResult> score(ScoringRequest request, Conversation conversation) {
+    /** @param seed the request's resolved seed: breaks ties in rank */
+    CompletableFuture<ScoringResult> score(ScoringRequest request, Conversation conversation, long seed) {
         List<int[]> sequences = new ArrayList<>(request.responses().size());
         long tokens = 0;
         for (int i = 0; i < request.responses().size(); i++) {
             List<Map<String, String>> messages = new ArrayList<>();
             for (Turn t : conversation.turns()) messages.add(Map.of("role", t.role(), "content", t.content()));
             messages.add(Map.of("role", "assistant", "content", request.responses().get(i)));
-            int[] ids = dev.principia.model.ChatEncoder.of(tokenizer, chatTemplate).encode(messages, false, new HashMap<>());
+            int[] ids;
+            try {
+                ids = dev.principia.model.ChatEncoder.of(tokenizer, chatTemplate).encode(messages, false, new HashMap<>());
+            } catch (IllegalArgumentException e) {
+                throw ScoringException.invalid("conversation", "the reward model's chat template cannot render this request: "
+                        + e.getMessage());
+            }
             if (ids.length > model.maxTokens()) {
                 throw ScoringException.invalid("responses[" + i + "]", "the conversation with this response is " + ids.length
                         + " tokens; the reward model accepts " + model.maxTokens());
@@ -41,16 +47,15 @@ public final class ScalarRewardScorer {
             tokens += ids.length;
             sequences.add(ids);
         }
-        long usedSeed = BudgetPolicy.seedOrRandom(request.budget().seed());
         long promptTokens = tokens;
         long t0 = System.nanoTime();
         return model.score(sequences).thenApply(scores -> {
             double[] rewards = new double[scores.length];
             for (int i = 0; i < scores.length; i++) rewards[i] = scores[i];
-            Vote vote = Vote.ranked(rewards, rewards.clone(), 1, SampleSeeds.tieBreak(usedSeed));
+            Vote vote = Vote.ranked(rewards, rewards.clone(), 1, SampleSeeds.tieBreak(seed));
             long millis = (System.nanoTime() - t0) / 1_000_000;
             return new ScoringResult(request.id(), vote.rewards(), vote.meanScores(), vote.ranks(), vote.bestIndex(), List.of(),
-                    new ScoringResult.Usage(promptTokens, 0, 0, 0, 0, 0, millis, 0, 0, 0), usedSeed, false, false, "");
+                    new ScoringResult.Usage(promptTokens, 0, 0, 0, 0, 0, millis, 0, 0, 0), seed, false, false, "");
         });
     }
 }

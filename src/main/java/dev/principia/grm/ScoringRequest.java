@@ -2,15 +2,19 @@ package dev.principia.grm;
 
 import java.util.List;
 
+import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.RequestedBudget;
 
 /**
  * One request to score responses to a conversation's last user turn.
  *
- * @param deadlineNanos {@link System#nanoTime()} by which the answer is due; {@link Long#MAX_VALUE} = none
+ * @param priority          higher is served first and degraded last; {@link BudgetPolicy#MIN_PRIORITY}..{@link BudgetPolicy#MAX_PRIORITY}
+ * @param arrivalNanos      {@link System#nanoTime()} when the request arrived; {@code budget.deadline_ms} counts from here
+ * @param callDeadlineNanos the transport's deadline as a {@link System#nanoTime()} instant; {@link Long#MAX_VALUE} = none
  */
 public record ScoringRequest(String id, List<Turn> conversation, List<String> responses, List<String> principles,
-                             RequestedBudget budget, boolean returnSamples, int priority, long deadlineNanos, Mode mode) {
+                             RequestedBudget budget, boolean returnSamples, int priority, long arrivalNanos, long callDeadlineNanos,
+                             Mode mode) {
 
     /** How responses are scored. */
     public enum Mode {
@@ -62,6 +66,10 @@ public record ScoringRequest(String id, List<Turn> conversation, List<String> re
         }
         for (int i = 0; i < principles.size(); i++) checkLength("principles[" + i + "]", principles.get(i), limits);
         if (id.length() > 256) throw ScoringException.invalid("id", "is " + id.length() + " characters; the limit is 256");
+        if (priority < BudgetPolicy.MIN_PRIORITY || priority > BudgetPolicy.MAX_PRIORITY) {
+            throw ScoringException.invalid("priority", "must be in " + BudgetPolicy.MIN_PRIORITY + ".." + BudgetPolicy.MAX_PRIORITY
+                    + " (higher is served first), got " + priority);
+        }
     }
 
     private static void checkLength(String field, String value, ScoringLimits limits) {

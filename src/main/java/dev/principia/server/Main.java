@@ -1,27 +1,19 @@
 package dev.principia.server;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
-import dev.principia.api.v1.Budget;
-import dev.principia.api.v1.RewardServiceGrpc;
-import dev.principia.api.v1.ScoreRequest;
-import dev.principia.api.v1.ScoreResponse;
-import dev.principia.api.v1.Turn;
-import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
-import io.grpc.netty.NettyChannelBuilder;
 import org.eclipse.microprofile.config.ConfigProvider;
+
+import dev.principia.cli.CollectCommand;
+import dev.principia.cli.ScoreCommand;
 
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
 
 /**
- * Entry point. With no command (or {@code serve}) it starts the server; {@code score} is a small
- * client that sends one ScoreRequest to a running server and prints the rewards.
+ * Entry point. With no command (or {@code serve}) it starts the server; {@code demo} starts it and
+ * scores the built-in example; {@code score} and {@code collect} are clients ({@link dev.principia.cli}).
  */
 @QuarkusMain
 public class Main {
@@ -72,10 +64,10 @@ public class Main {
             return;
         }
         if (args.length > 0 && args[0].equals("score")) {
-            System.exit(score(Arrays.copyOfRange(args, 1, args.length)));
+            System.exit(ScoreCommand.run(Arrays.copyOfRange(args, 1, args.length)));
         }
         if (args.length > 0 && args[0].equals("collect")) {
-            System.exit(collect(Arrays.copyOfRange(args, 1, args.length)));
+            System.exit(CollectCommand.run(Arrays.copyOfRange(args, 1, args.length)));
         }
         if (args.length > 0 && args[0].equals("demo")) {
             Quarkus.run(Demo.class, Arrays.copyOfRange(args, 1, args.length));
@@ -94,155 +86,11 @@ public class Main {
             scoreArgs[0] = "--target";
             scoreArgs[1] = "localhost:" + port;
             System.arraycopy(args, 0, scoreArgs, 2, args.length);
-            int rc = score(scoreArgs);
+            int rc = ScoreCommand.run(scoreArgs);
             System.out.println(rc == 0 ? "demo request scored; still serving on port " + port + " (Ctrl-C to stop)"
                     : "demo request failed (exit " + rc + "); still serving on port " + port);
             Quarkus.waitForExit();
             return 0;
         }
-    }
-
-    static int score(String[] args) {
-        String target = "localhost:9000";
-        String query = null;
-        String system = null;
-        List<String> responses = new ArrayList<>();
-        Budget.Builder budget = Budget.newBuilder();
-        boolean showSamples = false;
-        long timeoutSeconds = 300;
-        String apiKey = null;
-        try {
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                switch (a) {
-                    case "--target" -> target = value(args, ++i, a);
-                    case "--query" -> query = value(args, ++i, a);
-                    case "--system" -> system = value(args, ++i, a);
-                    case "--response" -> responses.add(value(args, ++i, a));
-                    case "--samples" -> budget.setSamples(Integer.parseInt(value(args, ++i, a)));
-                    case "--max-new-tokens" -> budget.setMaxNewTokens(Integer.parseInt(value(args, ++i, a)));
-                    case "--temperature" -> budget.setTemperature(Float.parseFloat(value(args, ++i, a)));
-                    case "--seed" -> budget.setSeed(Long.parseUnsignedLong(value(args, ++i, a)));
-                    case "--show-samples" -> showSamples = true;
-                    case "--timeout-seconds" -> timeoutSeconds = Long.parseLong(value(args, ++i, a));
-                    case "--api-key" -> apiKey = value(args, ++i, a);
-                    default -> throw new IllegalArgumentException("unknown option " + a + " (see --help)");
-                }
-            }
-        } catch (IllegalArgumentException e) {
-            System.err.println("principia score: " + e.getMessage());
-            return 2;
-        }
-        if (query == null) {
-            query = "What is the boiling point of water at sea level, in degrees Celsius?";
-            if (responses.isEmpty()) {
-                responses.add("Water boils at 100 degrees Celsius at sea level (standard atmospheric pressure).");
-                responses.add("It boils at about 90 degrees Celsius.");
-            }
-        }
-        if (responses.isEmpty()) {
-            System.err.println("principia score: give at least one --response");
-            return 2;
-        }
-        ScoreRequest.Builder request = ScoreRequest.newBuilder().setId("cli").setBudget(budget).setReturnSamples(showSamples);
-        if (system != null) request.addConversation(Turn.newBuilder().setRole("system").setContent(system));
-        request.addConversation(Turn.newBuilder().setRole("user").setContent(query));
-        request.addAllResponses(responses);
-
-        ManagedChannel channel = NettyChannelBuilder.forTarget(target).usePlaintext().build();
-        try {
-            ScoreResponse r = withApiKey(RewardServiceGrpc.newBlockingStub(channel), apiKey).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS)
-                    .score(request.build());
-            System.out.printf("query: %s%n", query);
-            for (int i = 0; i < r.getScoresCount(); i++) {
-                var s = r.getScores(i);
-                System.out.printf("response %d: reward %.1f  mean %.2f  rank %d%s  | %s%n", i, s.getReward(), s.getMeanScore(),
-                        s.getRank(), i == r.getBestIndex() ? " (best)" : "", abbreviate(responses.get(i)));
-            }
-            var u = r.getUsage();
-            System.out.printf("samples_run %d  samples_valid %d  samples_counted %d  samples_forced %d  prompt_tokens %d  "
-                            + "generated_tokens %d  queue_ms %d  compute_ms %d  seed %s%s%s%n", u.getSamplesRun(), u.getSamplesValid(),
-                    u.getSamplesCounted(), u.getSamplesForced(), u.getPromptTokens(), u.getGeneratedTokens(), u.getQueueMs(),
-                    u.getComputeMs(), Long.toUnsignedString(r.getSeed()), r.getPartial() ? "  partial" : "",
-                    r.getDegraded() ? "  degraded: " + r.getDegradedReason() : "");
-            if (showSamples) {
-                for (int i = 0; i < r.getSamplesCount(); i++) {
-                    var s = r.getSamples(i);
-                    System.out.printf("--- sample %d order %s scores %s valid %s%s%s%n%s%n", i, s.getOrderList(), s.getScoresList(),
-                            s.getValid(), s.getForced() ? " forced" : "", s.getValid() ? "" : " (" + s.getInvalidReason() + ")",
-                            s.getText());
-                }
-            }
-            return 0;
-        } catch (StatusRuntimeException e) {
-            System.err.printf("principia score: %s: %s%n", e.getStatus().getCode(), e.getStatus().getDescription());
-            return 1;
-        } finally {
-            channel.shutdownNow();
-        }
-    }
-
-    static int collect(String[] args) {
-        String target = "localhost:9000";
-        java.nio.file.Path input = null;
-        java.nio.file.Path out = null;
-        int samples = 8;
-        int maxNewTokens = 1024;
-        int limit = 0;
-        int inFlight = 16;
-        long seed = 1;
-        String apiKey = null;
-        try {
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                switch (a) {
-                    case "--target" -> target = value(args, ++i, a);
-                    case "--input" -> input = java.nio.file.Path.of(value(args, ++i, a));
-                    case "--out" -> out = java.nio.file.Path.of(value(args, ++i, a));
-                    case "--samples" -> samples = Integer.parseInt(value(args, ++i, a));
-                    case "--max-new-tokens" -> maxNewTokens = Integer.parseInt(value(args, ++i, a));
-                    case "--limit" -> limit = Integer.parseInt(value(args, ++i, a));
-                    case "--in-flight" -> inFlight = Integer.parseInt(value(args, ++i, a));
-                    case "--seed" -> seed = Long.parseUnsignedLong(value(args, ++i, a));
-                    case "--api-key" -> apiKey = value(args, ++i, a);
-                    default -> throw new IllegalArgumentException("unknown option " + a + " (see --help)");
-                }
-            }
-            if (input == null || out == null) throw new IllegalArgumentException("--input and --out are required");
-        } catch (IllegalArgumentException e) {
-            System.err.println("principia collect: " + e.getMessage());
-            return 2;
-        }
-        try {
-            DataCollector.Summary s = DataCollector.run(new DataCollector.Options(target, input, out, samples, maxNewTokens, limit,
-                    inFlight, seed, apiKey), System.out);
-            System.out.printf("%d items (%d already done), %d failed: %d trajectories, %d accepted, %d rejected (%d invalid); "
-                    + "wrote %s%n", s.items(), s.skipped(), s.failed(), s.trajectories(), s.accepted(), s.rejected(), s.invalid(), out);
-            return s.failed() == 0 ? 0 : 1;
-        } catch (java.io.IOException e) {
-            System.err.println("principia collect: " + e.getMessage());
-            return 1;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return 1;
-        }
-    }
-
-    /** Attaches {@code authorization: Bearer <key>} to every call of the stub when a key is given. */
-    static <S extends io.grpc.stub.AbstractStub<S>> S withApiKey(S stub, String apiKey) {
-        if (apiKey == null) return stub;
-        io.grpc.Metadata headers = new io.grpc.Metadata();
-        headers.put(ApiKeyInterceptor.AUTHORIZATION, "Bearer " + apiKey);
-        return stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
-    }
-
-    private static String value(String[] args, int i, String option) {
-        if (i >= args.length) throw new IllegalArgumentException(option + " needs a value");
-        return args[i];
-    }
-
-    private static String abbreviate(String s) {
-        String one = s.replace('\n', ' ');
-        return one.length() <= 60 ? one : one.substring(0, 57) + "...";
     }
 }

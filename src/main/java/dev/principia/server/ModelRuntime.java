@@ -21,10 +21,14 @@ import dev.principia.engine.EngineConfig;
 import dev.principia.engine.ScalarEngine;
 import dev.principia.grm.MetaRm;
 import dev.principia.grm.ScalarRewardScorer;
+import dev.principia.grm.Generator;
 import dev.principia.grm.GrmScorer;
+import dev.principia.grm.PromptCodec;
+import dev.principia.grm.ScoringContext;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.grm.ScoringException;
 import dev.principia.grm.ScoringLimits;
+import dev.principia.grm.ScoringRequest;
 import dev.principia.model.DefaultModel;
 import dev.principia.model.ModelDirectory;
 import dev.principia.model.OnnxExports;
@@ -54,6 +58,9 @@ public class ModelRuntime {
     GrpcHealthStorage health;
 
     private volatile State state = State.LOADING;
+    /** ONNX Runtime sessions and tokenizers, closed last on shutdown (sessions first). */
+    private final java.util.List<AutoCloseable> natives = new java.util.ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicInteger numInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private volatile String failure = "";
     private ModelDirectory model;
     private OnnxBackend backend;
@@ -67,7 +74,6 @@ public class ModelRuntime {
     private ModelDirectory scalarModel;
     private ScalarEngine scalarEngine;
     private java.util.concurrent.ScheduledExecutorService timer;
-    private LoadPolicy loadPolicy;
 
     void onStart(@Observes StartupEvent event) {
         setHealth(ServingStatus.NOT_SERVING);
@@ -94,20 +100,19 @@ public class ModelRuntime {
             dir = mc.dir().get();
         }
         model = ModelDirectory.open(dir, embedded);
+        natives.add(model.tokenizer());
         Path onnx = OnnxExports.ensure(model, mc.cacheDir(), LOG::info);
         PrincipiaConfig.Engine ec = config.engine();
         int threads = config.backend().intraOpThreads();
         backend = new OnnxBackend(onnx, model.config(), new OnnxBackend.Options(threads, ec.maxNumSeqs(),
                 Math.min(ec.maxModelLen(), model.config().maxPositionEmbeddings()), config.backend().allowSpinning()));
+        natives.add(0, backend);
         engine = new Engine("grm", backend, new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), ec.kvCacheTokens(),
                 ec.maxPendingRequests(), ec.maxModelLen()), new EngineMetricsBinder(registry, "grm"));
         EngineMetricsBinder.bindGauges(registry, "grm", engine);
         promptTemplate = template(config.prompt().templateFile(), PromptTemplate.DEFAULT_RESOURCE);
         PromptTemplate principlesTemplate = template(config.prompt().principlesTemplateFile(), PromptTemplate.PRINCIPLES_RESOURCE);
         PrincipiaConfig.Limits lc = config.limits();
-        policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
-                config.defaults().temperature());
-        loadPolicy = new LoadPolicy(config.budget().targetQueueWaitMs(), config.budget().maxInFlightSamples());
         executor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
             Thread t = new Thread(r, "grm-postprocess");
             t.setDaemon(true);
@@ -119,16 +124,20 @@ public class ModelRuntime {
             return t;
         });
         loadScalarModels(embedded, threads);
-        MetaRm metaRm = metaEngine == null ? null : new MetaRm(ScalarModels.of(metaEngine), metaModel.tokenizer(),
-                metaModel.chatTemplate(), template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE));
+        MetaRm metaRm = metaEngine == null ? null : new MetaRm(ScalarModels.of(metaEngine),
+                PromptCodec.of(metaModel.tokenizer(), metaModel.chatTemplate()), template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE));
         ScalarRewardScorer scalarRm = scalarEngine == null ? null
                 : new ScalarRewardScorer(ScalarModels.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
-        scorer = new GrmScorer(new GrmScorer.Parts(engine, model.tokenizer(), model.chatTemplate(), promptTemplate, principlesTemplate,
-                model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(), policy, loadPolicy,
+        policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
+                config.defaults().temperature(), new LoadPolicy(config.budget().targetQueueWaitMs(), config.budget().maxInFlightSamples()),
+                metaRm != null);
+        ScoringContext context = ScoringContext.of(Generator.of(engine), PromptCodec.of(model.tokenizer(), model.chatTemplate()),
+                promptTemplate, principlesTemplate, model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(),
                 new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
-                        lc.maxPromptTokens()), metaRm, scalarRm, executor, timer));
-        LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on onnxruntime-cpu after %d ms", dir.getFileName(),
-                model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
+                        lc.maxPromptTokens()), metaRm, executor, timer);
+        scorer = new GrmScorer(context, policy, scalarRm);
+        LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on %s after %d ms", dir.getFileName(),
+                model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(), backendName(),
                 model.config().vocabSize(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 
@@ -144,12 +153,14 @@ public class ModelRuntime {
         if (embeddedMeta) metaDir = DefaultModel.ensureMetaRm(mc.cacheDir(), mc.defaultSeed() + 1, LOG::info);
         if (metaDir != null) {
             metaModel = ModelDirectory.open(metaDir, embeddedMeta);
+            natives.add(metaModel.tokenizer());
             metaEngine = scalarEngine("meta-rm", metaModel, threads);
             LOG.infof("meta-RM %s (%s) loaded", metaDir.getFileName(), metaModel.config().architecture());
         }
         Path scalarDir = config.scalarRm().dir().orElse(null);
         if (scalarDir != null) {
             scalarModel = ModelDirectory.open(scalarDir, false);
+            natives.add(scalarModel.tokenizer());
             scalarEngine = scalarEngine("scalar-rm", scalarModel, threads);
             LOG.infof("scalar RM %s (%s) loaded", scalarDir.getFileName(), scalarModel.config().architecture());
         } else if (embeddedMeta) {
@@ -165,6 +176,7 @@ public class ModelRuntime {
         }
         Path onnx = OnnxExports.ensure(dir, config.model().cacheDir(), LOG::info);
         OnnxClassifier classifier = new OnnxClassifier(onnx, dir.config(), new OnnxClassifier.Options(threads, 16));
+        natives.add(0, classifier);
         ScalarEngine scalar = new ScalarEngine(role, classifier, config.metaRm().maxBatchTokens(), config.engine().maxPendingRequests() * 4);
         io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.sequences", scalar, ScalarEngine::sequencesScored)
                 .tag("model", role).description("Sequences scored by a scalar model (meta-RM, scalar RM)").register(registry);
@@ -190,27 +202,43 @@ public class ModelRuntime {
     void onStop(@Observes ShutdownEvent event) {
         state = State.DRAINING;
         setHealth(ServingStatus.NOT_SERVING);
-        if (engine != null) {
-            long until = System.nanoTime() + config.engine().drainTimeoutMs() * 1_000_000L;
-            while (engine.numPendingRequests() > 0 && System.nanoTime() < until) {
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-            }
-            if (engine.numPendingRequests() > 0) {
-                LOG.warnf("drain timeout: %d requests still running are answered UNAVAILABLE", engine.numPendingRequests());
-            }
+        awaitIdle(System.nanoTime() + config.engine().drainTimeoutMs() * 1_000_000L);
+        if (numInFlight.get() > 0) {
+            LOG.warnf("drain timeout: %d requests still running are answered UNAVAILABLE", numInFlight.get());
         }
+        // close() returns once an engine's loop has stopped; what it still held is answered as shut down
         if (engine != null) engine.close();
-        if (backend != null) backend.close();
         if (scalarEngine != null && scalarEngine != metaEngine) scalarEngine.close();
         if (metaEngine != null) metaEngine.close();
-        if (executor != null) executor.shutdown();
+        awaitIdle(System.nanoTime() + 5_000_000_000L); // those answers are tallied on the executor
+        if (executor != null) {
+            executor.shutdown();
+            try {
+                executor.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (timer != null) timer.shutdownNow();
-        if (model != null) model.tokenizer().close();
+        // native resources last: no thread uses them any more
+        for (AutoCloseable c : natives) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warnf("closing %s: %s", c, e.getMessage());
+            }
+        }
+    }
+
+    private void awaitIdle(long untilNanos) {
+        while (numInFlight.get() > 0 && System.nanoTime() - untilNanos < 0) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private void setHealth(ServingStatus status) {
@@ -218,8 +246,30 @@ public class ModelRuntime {
         health.setStatus(SERVICE, status);
     }
 
+    /**
+     * Scores a request on the loaded GRM, or refuses it with UNAVAILABLE while loading, after a failed
+     * load or while draining. A request counts as in flight from here until its answer completes, so
+     * draining waits for requests still being planned or in the meta-RM stage, not only those in the engine.
+     */
+    GrmScorer.Handle score(ScoringRequest request) {
+        numInFlight.incrementAndGet(); // before reading the state: drain sets the state, then waits for this count
+        try {
+            GrmScorer.Handle handle = scorer().score(request);
+            handle.result().whenComplete((r, t) -> numInFlight.decrementAndGet());
+            return handle;
+        } catch (RuntimeException | Error e) {
+            numInFlight.decrementAndGet();
+            throw e;
+        }
+    }
+
+    /** Requests admitted by {@link #score} and not yet answered. */
+    int numInFlight() {
+        return numInFlight.get();
+    }
+
     /** The scorer, or UNAVAILABLE with the reason while loading, after a failed load, or while draining. */
-    GrmScorer scorer() {
+    private GrmScorer scorer() {
         return switch (state) {
             case SERVING -> scorer;
             case LOADING -> throw new ScoringException(ScoringException.Kind.UNAVAILABLE, "the GRM is still loading; retry shortly");
@@ -232,10 +282,6 @@ public class ModelRuntime {
         return state;
     }
 
-    ModelDirectory model() {
-        return model;
-    }
-
     Engine engine() {
         return engine;
     }
@@ -244,23 +290,27 @@ public class ModelRuntime {
         return policy;
     }
 
-    boolean metaRmLoaded() {
-        return metaEngine != null;
-    }
-
-    ModelDirectory metaModel() {
-        return metaModel;
-    }
-
-    ModelDirectory scalarModel() {
-        return scalarModel;
-    }
-
-    LoadPolicy loadPolicy() {
-        return loadPolicy;
-    }
-
     PromptTemplate promptTemplate() {
         return promptTemplate;
+    }
+
+    /** The backend's own name; empty before the GRM loaded. */
+    String backendName() {
+        return backend == null ? "" : backend.info().name();
+    }
+
+    /** The models loaded, in the order grm, meta_rm, scalar_rm. */
+    java.util.List<LoadedModel> loadedModels() {
+        java.util.List<LoadedModel> out = new java.util.ArrayList<>();
+        if (model != null) out.add(loaded("grm", model));
+        if (metaModel != null) out.add(loaded("meta_rm", metaModel));
+        if (scalarModel != null) out.add(loaded("scalar_rm", scalarModel));
+        return out;
+    }
+
+    private static LoadedModel loaded(String role, ModelDirectory m) {
+        var c = m.config();
+        return new LoadedModel(role, m.name(), c.architecture(), m.dir().toString(), c.numHiddenLayers(), c.hiddenSize(),
+                c.numAttentionHeads(), c.numKeyValueHeads(), c.vocabSize(), c.maxPositionEmbeddings(), m.numParameters(), m.embeddedDefault());
     }
 }

@@ -20,19 +20,19 @@ final class ProtoMapping {
     private ProtoMapping() {
     }
 
-    static ScoringRequest toScoring(ScoreRequest r, long deadlineNanos) {
+    /**
+     * @param arrivalNanos      when the call arrived ({@code budget.deadline_ms} counts from here)
+     * @param callDeadlineNanos the call's gRPC deadline as a {@link System#nanoTime()} instant; {@link Long#MAX_VALUE} = none
+     */
+    static ScoringRequest toScoring(ScoreRequest r, long arrivalNanos, long callDeadlineNanos) {
         List<Turn> turns = new ArrayList<>(r.getConversationCount());
         for (var t : r.getConversationList()) turns.add(new Turn(t.getRole(), t.getContent()));
         Budget b = r.getBudget();
         RequestedBudget budget = new RequestedBudget(b.getSamples(), b.getMinSamples(), b.getMetaKeep(),
                 b.hasTemperature() ? b.getTemperature() : null, b.hasMaxNewTokens() ? b.getMaxNewTokens() : null,
                 b.getSeed(), b.getAdaptive(), b.getDeadlineMs());
-        long deadline = deadlineNanos;
-        if (b.getDeadlineMs() > 0) {
-            deadline = Math.min(deadline, System.nanoTime() + b.getDeadlineMs() * 1_000_000L);
-        }
         return new ScoringRequest(r.getId(), turns, r.getResponsesList(), r.getPrinciplesList(), budget, r.getReturnSamples(),
-                r.getPriority(), deadline, mode(r));
+                r.getPriority(), arrivalNanos, callDeadlineNanos, mode(r));
     }
 
     private static ScoringRequest.Mode mode(ScoreRequest r) {

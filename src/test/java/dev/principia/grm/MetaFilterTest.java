@@ -47,7 +47,5 @@ class MetaFilterTest {
         assertEquals(0, vote.bestIndex(), "only the trusted sample counts, though the others outvote it");
         assertEquals(1, vote.numCounted());
         assertFalse(kept[1]);
-        assertEquals(2, MetaFilter.defaultKeep(4));
-        assertEquals(3, MetaFilter.defaultKeep(5));
     }
 }

@@ -62,4 +62,21 @@ class ApiKeyTest {
             GrpcTestSupport.close(channel);
         }
     }
+
+    @Test
+    void collectStopsWithTheStreamErrorInsteadOfHanging(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.util.List<String> lines = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            lines.add("{\"pair_uid\":\"p" + i + "\",\"conversation_input\":[{\"role\":\"user\",\"content\":\"q" + i
+                    + "\"}],\"chosen\":{\"answer\":\"a\"},\"reject\":{\"answer\":\"b\"}}");
+        }
+        java.nio.file.Path input = dir.resolve("items.jsonl");
+        java.nio.file.Files.write(input, lines);
+        var options = new dev.principia.cli.DataCollector.Options("localhost:" + GrpcTestSupport.PORT, input, dir.resolve("out"), 2, 32,
+                0, 2, 7, null);
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
+                () -> assertThrows(java.io.IOException.class, () -> dev.principia.cli.DataCollector.run(options,
+                        new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))));
+        assertTrue(e.getMessage().contains("UNAUTHENTICATED"), e.getMessage());
+    }
 }

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.principia.cli.DataCollector;
 import io.quarkus.test.junit.QuarkusTest;
 
 /** The SPCT collection job against the test server, on 20 items in RMB's pairwise format. */

@@ -1,4 +1,4 @@
-package dev.principia.server;
+package dev.principia.cli;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -45,18 +45,18 @@ import io.grpc.stub.StreamObserver;
  * Resumable: items whose id is already in {@code done.txt} are skipped. The labelled best response
  * is always sent first ({@code best_index} 0); the server shuffles per sample.
  */
-final class DataCollector {
+public final class DataCollector {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     record Item(String id, List<Turn> conversation, List<String> responses) {
     }
 
     /** @param apiKey sent as {@code authorization: Bearer}; null for none */
-    record Options(String target, Path input, Path outDir, int samples, int maxNewTokens, int limit, int inFlight, long seed,
+    public record Options(String target, Path input, Path outDir, int samples, int maxNewTokens, int limit, int inFlight, long seed,
                    String apiKey) {
     }
 
-    record Summary(int items, int skipped, int failed, long trajectories, long accepted, long rejected, long invalid, int voteCorrect) {
+    public record Summary(int items, int skipped, int failed, long trajectories, long accepted, long rejected, long invalid, int voteCorrect) {
     }
 
     static List<Item> read(Path input, int limit) throws IOException {
@@ -90,7 +90,7 @@ final class DataCollector {
         return items;
     }
 
-    static Summary run(Options o, PrintStream console) throws IOException, InterruptedException {
+    public static Summary run(Options o, PrintStream console) throws IOException, InterruptedException {
         Files.createDirectories(o.outDir());
         Path donePath = o.outDir().resolve("done.txt");
         Set<String> done = new HashSet<>(Files.exists(donePath) ? Files.readAllLines(donePath) : List.of());
@@ -109,9 +109,9 @@ final class DataCollector {
             for (Item i : todo) byId.put(i.id(), i);
             Semaphore window = new Semaphore(o.inFlight());
             CountDownLatch complete = new CountDownLatch(1);
-            Throwable[] error = new Throwable[1];
+            java.util.concurrent.atomic.AtomicReference<Throwable> error = new java.util.concurrent.atomic.AtomicReference<>();
             progress(console, 0, todo.size(), counts, skipped);
-            StreamObserver<ScoreRequest> requests = Main.withApiKey(RewardServiceGrpc.newStub(channel), o.apiKey()).scoreStream(new StreamObserver<>() {
+            StreamObserver<ScoreRequest> requests = Args.withApiKey(RewardServiceGrpc.newStub(channel), o.apiKey()).scoreStream(new StreamObserver<>() {
                 @Override
                 public void onNext(ScoreResponse r) {
                     try {
@@ -131,7 +131,7 @@ final class DataCollector {
                             progress(console, finished[0], todo.size(), counts, skipped);
                         }
                     } catch (IOException e) {
-                        error[0] = e;
+                        error.compareAndSet(null, e);
                     } finally {
                         window.release();
                     }
@@ -139,8 +139,9 @@ final class DataCollector {
 
                 @Override
                 public void onError(Throwable t) {
-                    error[0] = t;
+                    error.compareAndSet(null, t);
                     complete.countDown();
+                    window.release(todo.size() + 1); // the sender may be waiting for a place no answer will free
                 }
 
                 @Override
@@ -150,7 +151,7 @@ final class DataCollector {
             });
             for (Item item : todo) {
                 window.acquire();
-                if (error[0] != null) break;
+                if (error.get() != null || complete.getCount() == 0) break;
                 requests.onNext(ScoreRequest.newBuilder().setId(item.id()).addAllConversation(item.conversation())
                         .addAllResponses(item.responses()).setReturnSamples(true)
                         .setBudget(Budget.newBuilder().setSamples(o.samples()).setMaxNewTokens(o.maxNewTokens()).setSeed(itemSeed(o.seed(), item.id()))
@@ -160,7 +161,7 @@ final class DataCollector {
             requests.onCompleted();
             complete.await();
             console.println();
-            if (error[0] != null) throw new IOException("collection stopped: " + error[0], error[0]);
+            if (error.get() != null) throw new IOException("collection stopped: " + error.get(), error.get());
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }

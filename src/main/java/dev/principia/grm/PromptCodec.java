@@ -1,0 +1,43 @@
+package dev.principia.grm;
+
+import java.util.List;
+import java.util.Map;
+
+import dev.principia.model.ChatEncoder;
+import dev.principia.model.ChatTemplate;
+import dev.principia.model.Tokenizer;
+
+/** Text to token ids and back, for one model: GRM prompts in its chat template, and decoding of samples. */
+public interface PromptCodec {
+    /**
+     * One user turn rendered in the model's chat template and encoded.
+     *
+     * @param addGenerationPrompt end with the assistant header (a GRM prompt), or not (a meta-RM input)
+     */
+    int[] encodeUserTurn(String userTurn, boolean addGenerationPrompt);
+
+    /** Plain text, encoded without a chat template. */
+    int[] encode(String text);
+
+    String decode(int[] ids);
+
+    static PromptCodec of(Tokenizer tokenizer, ChatTemplate chatTemplate) {
+        return new PromptCodec() {
+            @Override
+            public int[] encodeUserTurn(String userTurn, boolean addGenerationPrompt) {
+                return ChatEncoder.of(tokenizer, chatTemplate).encode(List.of(Map.of("role", "user", "content", userTurn)),
+                        addGenerationPrompt, addGenerationPrompt ? Map.of("enable_thinking", false) : Map.of());
+            }
+
+            @Override
+            public int[] encode(String text) {
+                return tokenizer.encode(text);
+            }
+
+            @Override
+            public String decode(int[] ids) {
+                return tokenizer.decode(ids);
+            }
+        };
+    }
+}
