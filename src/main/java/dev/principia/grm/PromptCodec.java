@@ -3,6 +3,7 @@ package dev.principia.grm;
 import java.util.List;
 import java.util.Map;
 
+import dev.principia.model.ChatEncoder;
 import dev.principia.model.ChatTemplate;
 import dev.principia.model.Tokenizer;
 
@@ -24,9 +25,8 @@ public interface PromptCodec {
         return new PromptCodec() {
             @Override
             public int[] encodeUserTurn(String userTurn, boolean addGenerationPrompt) {
-                String text = chatTemplate.render(List.of(Map.of("role", "user", "content", userTurn)), addGenerationPrompt,
-                        addGenerationPrompt ? Map.of("enable_thinking", false) : Map.of());
-                return tokenizer.encode(text);
+                return ChatEncoder.of(tokenizer, chatTemplate).encode(List.of(Map.of("role", "user", "content", userTurn)),
+                        addGenerationPrompt, addGenerationPrompt ? Map.of("enable_thinking", false) : Map.of());
             }
 
             @Override

@@ -35,7 +35,7 @@ public final class ScalarRewardScorer {
             messages.add(Map.of("role", "assistant", "content", request.responses().get(i)));
             int[] ids;
             try {
-                ids = tokenizer.encode(chatTemplate.render(messages, false, new HashMap<>()));
+                ids = dev.principia.model.ChatEncoder.of(tokenizer, chatTemplate).encode(messages, false, new HashMap<>());
             } catch (IllegalArgumentException e) {
                 throw ScoringException.invalid("conversation", "the reward model's chat template cannot render this request: "
                         + e.getMessage());

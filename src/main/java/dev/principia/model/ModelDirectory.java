@@ -35,6 +35,12 @@ public record ModelDirectory(Path dir, ModelConfig config, Tokenizer tokenizer, 
         checkWeights(dir, config);
         Tokenizer tokenizer = Tokenizer.load(dir.resolve("tokenizer.json"));
         ChatTemplate template = ChatTemplate.read(dir.resolve("tokenizer_config.json"));
+        try {
+            ChatEncoder.of(tokenizer, template);
+        } catch (RuntimeException e) {
+            tokenizer.close();
+            throw e;
+        }
         Set<Integer> eos = new LinkedHashSet<>(config.eosTokenIds());
         Path generationConfig = dir.resolve("generation_config.json");
         if (Files.isRegularFile(generationConfig)) {
@@ -71,6 +77,11 @@ public record ModelDirectory(Path dir, ModelConfig config, Tokenizer tokenizer, 
         try (Safetensors st = Safetensors.open(dir)) {
             WeightLayout.check(config, st, dir);
         }
+    }
+
+    /** Prompt ids from messages, with caller text kept as data (built, and checked, when the directory is opened). */
+    public ChatEncoder chatEncoder() {
+        return ChatEncoder.of(tokenizer, chatTemplate);
     }
 
     /** Directory name, as a model name for logs and ServerInfo. */
