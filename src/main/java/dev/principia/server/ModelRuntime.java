@@ -267,6 +267,16 @@ public class ModelRuntime {
         }
     }
 
+    /** Why calls are refused now; empty while serving. */
+    String notServingReason() {
+        try {
+            scorer();
+            return "";
+        } catch (ScoringException e) {
+            return e.getMessage();
+        }
+    }
+
     /** Requests admitted by {@link #score} and not yet answered. */
     int numInFlight() {
         return numInFlight.get();
