@@ -90,15 +90,15 @@ final class Scheduler {
     }
 
     SchedulerOutput schedule() {
-        int budget = config.maxNumBatchedTokens();
+        int tokenBudget = config.maxNumBatchedTokens();
         List<SchedulerOutput.Scheduled> scheduled = new ArrayList<>();
         List<SchedulerOutput.Fork> forks = new ArrayList<>();
 
         running.sort(Comparator.comparingInt((Sequence s) -> s.numUncomputed() == 1 ? 0 : 1).thenComparing(ORDER));
         for (Sequence seq : new ArrayList<>(running)) {
-            if (budget == 0) break;
+            if (tokenBudget == 0) break;
             if (seq.status != SequenceStatus.RUNNING) continue; // preempted earlier in this loop
-            int n = Math.min(seq.numUncomputed(), budget);
+            int n = Math.min(seq.numUncomputed(), tokenBudget);
             if (seq.numComputedTokens + n > kv.capacityTokens()) {
                 finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, exceedsKv(seq));
                 continue;
@@ -107,7 +107,7 @@ final class Scheduler {
                 Sequence victim = lowestRunning();
                 for (int i = 0; i < scheduled.size(); i++) {
                     if (scheduled.get(i).sequence() == victim) {
-                        budget += scheduled.remove(i).numTokens();
+                        tokenBudget += scheduled.remove(i).numTokens();
                         break;
                     }
                 }
@@ -116,13 +116,13 @@ final class Scheduler {
             }
             if (seq.status != SequenceStatus.RUNNING) continue;
             scheduled.add(new SchedulerOutput.Scheduled(seq, n));
-            budget -= n;
+            tokenBudget -= n;
         }
 
         List<Sequence> admitted = new ArrayList<>();
         List<Sequence> tooLong = new ArrayList<>();
         for (Sequence seq : waiting) {
-            if (budget == 0 || running.size() + admitted.size() >= config.maxNumSeqs() || !kv.hasFreeSlot()) break;
+            if (tokenBudget == 0 || running.size() + admitted.size() >= config.maxNumSeqs() || !kv.hasFreeSlot()) break;
             if (seq.numTokens() > kv.capacityTokens()) {
                 tooLong.add(seq);
                 continue;
@@ -130,7 +130,7 @@ final class Scheduler {
             Prefix prefix = prefix(seq);
             if (prefix == Prefix.WAIT) continue;
             int start = prefix.numTokens();
-            int n = Math.min(seq.numTokens() - start, budget);
+            int n = Math.min(seq.numTokens() - start, tokenBudget);
             int slot = kv.allocate(start + n);
             if (slot < 0) break;
             seq.slot = slot;
@@ -144,7 +144,7 @@ final class Scheduler {
             if (seq.request.firstScheduledNanos < 0) seq.request.firstScheduledNanos = System.nanoTime();
             admitted.add(seq);
             scheduled.add(new SchedulerOutput.Scheduled(seq, n));
-            budget -= n;
+            tokenBudget -= n;
         }
         for (Sequence seq : admitted) {
             waiting.remove(seq);

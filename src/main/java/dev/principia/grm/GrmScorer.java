@@ -23,13 +23,13 @@ public final class GrmScorer {
 
     private final ScoringContext context;
     private final BudgetPolicy policy;
-    private final ScalarRewardScorer scalarRm;
+    private final ScalarModeScorer scalarRm;
 
     /**
      * @param policy   its {@code metaRmLoaded} must say whether {@code context.metaRm()} is set
      * @param scalarRm serves {@code mode = SCALAR}; null when no scalar reward model is loaded
      */
-    public GrmScorer(ScoringContext context, BudgetPolicy policy, ScalarRewardScorer scalarRm) {
+    public GrmScorer(ScoringContext context, BudgetPolicy policy, ScalarModeScorer scalarRm) {
         if (policy.metaRmLoaded() != (context.metaRm() != null)) {
             throw new IllegalArgumentException("the budget policy's metaRmLoaded must match whether a meta-RM is loaded");
         }

@@ -11,12 +11,12 @@ import java.util.concurrent.CompletableFuture;
  * voting keeps the top {@code k_meta} samples by this score ({@link MetaFilter}).
  */
 public final class MetaRm {
-    private final ScalarModel model;
+    private final SequenceClassifier model;
     private final PromptCodec codec;
     private final PromptTemplate template;
 
     /** @param codec the meta-RM's own tokenizer and chat template */
-    public MetaRm(ScalarModel model, PromptCodec codec, PromptTemplate template) {
+    public MetaRm(SequenceClassifier model, PromptCodec codec, PromptTemplate template) {
         this.model = model;
         this.codec = codec;
         this.template = template;

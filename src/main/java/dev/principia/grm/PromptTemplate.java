@@ -4,12 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
-import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -46,32 +42,12 @@ public final class PromptTemplate {
     /** The meta reward model's prompt: query, responses in the sample's order, and the sample's judgment. */
     public static final String META_RESOURCE = "principia/prompts/meta-default.txt";
 
-    private static final Pattern TAG = Pattern.compile("\\{\\{\\s*([#/]?)\\s*([A-Za-z_]+)\\s*}}");
     private static final Pattern MARKER = Pattern.compile("(?i)\\[(\\s*the\\s+(?:begin|end)\\s+of\\s+response)");
-    private static final Set<String> VARIABLES =
-            Set.of("query", "conversation", "responses", "num_responses", "score_line", "principles", "judgment");
-    private static final Set<String> LOOP_VARIABLES = Set.of("index", "response");
-    private static final Set<String> SECTIONS = Set.of("principles", "conversation", "responses");
-
-    private sealed interface Node permits Text, Variable, Section {
-    }
-
-    private record Text(String text) implements Node {
-    }
-
-    private record Variable(String name) implements Node {
-    }
-
-    private record Section(String name, List<Node> body) implements Node {
-    }
-
-    private record Tag(int start, int end, String kind, String name, boolean standalone) {
-    }
 
     private final String text;
-    private final List<Node> nodes;
+    private final List<PromptTemplateParser.Node> nodes;
 
-    private PromptTemplate(String text, List<Node> nodes) {
+    private PromptTemplate(String text, List<PromptTemplateParser.Node> nodes) {
         this.text = text;
         this.nodes = nodes;
     }
@@ -79,7 +55,7 @@ public final class PromptTemplate {
     /** Parses and validates a template; the message of the exception names the problem and its line. */
     public static PromptTemplate of(String text) {
         if (text == null) throw new IllegalArgumentException("template must not be null");
-        return new PromptTemplate(text, parse(text));
+        return new PromptTemplate(text, PromptTemplateParser.parse(text));
     }
 
     /** The built-in template, {@value #DEFAULT_RESOURCE} on the class path. */
@@ -148,13 +124,13 @@ public final class PromptTemplate {
         }
     }
 
-    private static void renderNodes(List<Node> nodes, Values v, StringBuilder out) {
-        for (Node node : nodes) {
-            if (node instanceof Text t) {
+    private static void renderNodes(List<PromptTemplateParser.Node> nodes, Values v, StringBuilder out) {
+        for (PromptTemplateParser.Node node : nodes) {
+            if (node instanceof PromptTemplateParser.Text t) {
                 out.append(t.text());
-            } else if (node instanceof Variable var) {
+            } else if (node instanceof PromptTemplateParser.Variable var) {
                 out.append(value(var.name(), v));
-            } else if (node instanceof Section s) {
+            } else if (node instanceof PromptTemplateParser.Section s) {
                 switch (s.name()) {
                     case "responses" -> {
                         for (int i = 0; i < v.responses().size(); i++) renderNodes(s.body(), v.at(i), out);
@@ -212,109 +188,4 @@ public final class PromptTemplate {
         return MARKER.matcher(value).replaceAll("($1");
     }
 
-    private static List<Node> parse(String text) {
-        List<Tag> tags = scanTags(text);
-        Deque<Tag> open = new ArrayDeque<>();
-        Deque<List<Node>> bodies = new ArrayDeque<>();
-        bodies.push(new ArrayList<>());
-        boolean showsQuery = false;
-        boolean showsResponses = false;
-        int textFrom = 0;
-        for (Tag tag : tags) {
-            int textTo = tag.standalone() ? lineStart(text, tag.start()) : tag.start();
-            if (textTo > textFrom) bodies.peek().add(new Text(text.substring(textFrom, textTo)));
-            textFrom = tag.standalone() ? lineEndInclusive(text, tag.end()) : tag.end();
-            String where = " at line " + lineOf(text, tag.start());
-            String name = tag.name();
-            boolean inLoop = open.stream().anyMatch(t -> t.name().equals("responses"));
-            switch (tag.kind()) {
-                case "" -> {
-                    if (LOOP_VARIABLES.contains(name) && !inLoop) {
-                        throw new IllegalArgumentException("{{" + name + "}}" + where + " is only defined inside {{#responses}}");
-                    }
-                    if (!VARIABLES.contains(name) && !LOOP_VARIABLES.contains(name)) {
-                        throw new IllegalArgumentException("unknown placeholder {{" + name + "}}" + where);
-                    }
-                    showsQuery |= name.equals("query");
-                    showsResponses |= name.equals("responses") || name.equals("response");
-                    bodies.peek().add(new Variable(name));
-                }
-                case "#" -> {
-                    if (!SECTIONS.contains(name)) throw new IllegalArgumentException("unknown section {{#" + name + "}}" + where);
-                    if (open.stream().anyMatch(t -> t.name().equals(name))) {
-                        throw new IllegalArgumentException("{{#" + name + "}}" + where + " is nested inside itself");
-                    }
-                    open.push(tag);
-                    bodies.push(new ArrayList<>());
-                }
-                default -> {
-                    if (open.isEmpty()) throw new IllegalArgumentException("{{/" + name + "}}" + where + " closes no section");
-                    Tag opener = open.pop();
-                    if (!opener.name().equals(name)) {
-                        throw new IllegalArgumentException("{{/" + name + "}}" + where + " closes {{#" + opener.name()
-                                + "}} opened at line " + lineOf(text, opener.start()));
-                    }
-                    List<Node> body = bodies.pop();
-                    bodies.peek().add(new Section(name, List.copyOf(body)));
-                }
-            }
-        }
-        if (!open.isEmpty()) {
-            Tag opener = open.peek();
-            throw new IllegalArgumentException("{{#" + opener.name() + "}} at line " + lineOf(text, opener.start()) + " is never closed");
-        }
-        if (textFrom < text.length()) bodies.peek().add(new Text(text.substring(textFrom)));
-        if (!showsQuery) throw new IllegalArgumentException("template never shows {{query}}");
-        if (!showsResponses) throw new IllegalArgumentException("template never shows the responses ({{responses}} or {{response}})");
-        return List.copyOf(bodies.pop());
-    }
-
-    private static List<Tag> scanTags(String text) {
-        List<Tag> tags = new ArrayList<>();
-        Matcher m = TAG.matcher(text);
-        int from = 0;
-        while (true) {
-            int brace = text.indexOf("{{", from);
-            if (brace < 0) break;
-            if (!m.find(brace) || m.start() != brace) {
-                int to = text.indexOf("}}", brace);
-                String shown = to < 0 ? text.substring(brace, Math.min(text.length(), brace + 20)) : text.substring(brace, to + 2);
-                throw new IllegalArgumentException("malformed tag '" + shown + "' at line " + lineOf(text, brace));
-            }
-            String kind = m.group(1);
-            boolean standalone = !kind.isEmpty() && isBlank(text, lineStart(text, m.start()), m.start())
-                    && isBlank(text, m.end(), lineEnd(text, m.end()));
-            tags.add(new Tag(m.start(), m.end(), kind, m.group(2), standalone));
-            from = m.end();
-        }
-        return tags;
-    }
-
-    private static boolean isBlank(String s, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (!Character.isWhitespace(s.charAt(i))) return false;
-        }
-        return true;
-    }
-
-    private static int lineStart(String s, int index) {
-        return s.lastIndexOf('\n', index - 1) + 1;
-    }
-
-    /** Index of the newline ending the line that holds {@code index}, or the text length. */
-    private static int lineEnd(String s, int index) {
-        int nl = s.indexOf('\n', index);
-        return nl < 0 ? s.length() : nl;
-    }
-
-    private static int lineEndInclusive(String s, int index) {
-        int end = lineEnd(s, index);
-        return end < s.length() ? end + 1 : end;
-    }
-
-    private static int lineOf(String s, int index) {
-        int line = 1;
-        for (int i = 0; i < index; i++) if (s.charAt(i) == '\n') line++;
-        return line;
-    }
 }

@@ -72,12 +72,12 @@ public final class DefaultModel {
                     Files.copy(in, tmp.resolve(file));
                 }
             }
-            Files.createDirectories(tmp.resolve(OnnxExports.ONNX_SUBDIR));
-            Path onnx = tmp.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE);
+            Files.createDirectories(tmp.resolve(ExportCache.ONNX_SUBDIR));
+            Path onnx = tmp.resolve(ExportCache.ONNX_SUBDIR).resolve(ExportCache.ONNX_FILE);
             if (classifier) {
                 OnnxExporter.exportClassifier(tmp, onnx, OnnxExporter.Options.defaults(), OnnxExporter.Progress.NONE);
             } else {
-                OnnxExporter.exportDecoder(tmp, onnx, OnnxExports.SERVING);
+                OnnxExporter.exportDecoder(tmp, onnx, ExportCache.SERVING);
             }
             Files.writeString(tmp.resolve(COMPLETE), "seed " + seed + "\n");
             try {

@@ -69,10 +69,10 @@ public record ModelDirectory(Path dir, ModelConfig config, Tokenizer tokenizer, 
      */
     private static void checkWeights(Path dir, ModelConfig config) throws IOException {
         boolean weights = Files.exists(dir.resolve(Safetensors.INDEX_FILE)) || Files.exists(dir.resolve(Safetensors.SINGLE_FILE));
-        if (!weights && Files.isRegularFile(dir.resolve(OnnxExports.ONNX_SUBDIR).resolve(OnnxExports.ONNX_FILE))) return;
+        if (!weights && Files.isRegularFile(dir.resolve(ExportCache.ONNX_SUBDIR).resolve(ExportCache.ONNX_FILE))) return;
         if (!weights) {
             throw new IllegalArgumentException(dir + ": no weights: neither " + Safetensors.SINGLE_FILE + ", "
-                    + Safetensors.INDEX_FILE + " nor " + OnnxExports.ONNX_SUBDIR + "/" + OnnxExports.ONNX_FILE + " found");
+                    + Safetensors.INDEX_FILE + " nor " + ExportCache.ONNX_SUBDIR + "/" + ExportCache.ONNX_FILE + " found");
         }
         try (Safetensors st = Safetensors.open(dir)) {
             WeightLayout.check(config, st, dir);

@@ -18,9 +18,9 @@ import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.LoadPolicy;
 import dev.principia.engine.Engine;
 import dev.principia.engine.EngineConfig;
-import dev.principia.engine.ScalarEngine;
+import dev.principia.engine.ClassifierEngine;
 import dev.principia.grm.MetaRm;
-import dev.principia.grm.ScalarRewardScorer;
+import dev.principia.grm.ScalarModeScorer;
 import dev.principia.grm.Generator;
 import dev.principia.grm.GrmScorer;
 import dev.principia.grm.PromptCodec;
@@ -29,9 +29,10 @@ import dev.principia.grm.PromptTemplate;
 import dev.principia.grm.ScoringException;
 import dev.principia.grm.ScoringLimits;
 import dev.principia.grm.ScoringRequest;
+import dev.principia.grm.SequenceClassifier;
 import dev.principia.model.DefaultModel;
 import dev.principia.model.ModelDirectory;
-import dev.principia.model.OnnxExports;
+import dev.principia.model.ExportCache;
 import grpc.health.v1.HealthOuterClass.HealthCheckResponse.ServingStatus;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.grpc.runtime.health.GrpcHealthStorage;
@@ -70,9 +71,9 @@ public class ModelRuntime {
     private BudgetPolicy policy;
     private ExecutorService executor;
     private ModelDirectory metaModel;
-    private ScalarEngine metaEngine;
+    private ClassifierEngine metaEngine;
     private ModelDirectory scalarModel;
-    private ScalarEngine scalarEngine;
+    private ClassifierEngine scalarEngine;
     private java.util.concurrent.ScheduledExecutorService timer;
 
     void onStart(@Observes StartupEvent event) {
@@ -101,7 +102,7 @@ public class ModelRuntime {
         }
         model = ModelDirectory.open(dir, embedded);
         natives.add(model.tokenizer());
-        Path onnx = OnnxExports.ensure(model, mc.cacheDir(), LOG::info);
+        Path onnx = ExportCache.ensure(model, mc.cacheDir(), LOG::info);
         PrincipiaConfig.Engine ec = config.engine();
         int threads = config.backend().intraOpThreads();
         backend = new OnnxBackend(onnx, model.config(), new OnnxBackend.Options(threads, ec.maxNumSeqs(),
@@ -124,10 +125,10 @@ public class ModelRuntime {
             return t;
         });
         loadScalarModels(embedded, threads);
-        MetaRm metaRm = metaEngine == null ? null : new MetaRm(ScalarModels.of(metaEngine),
+        MetaRm metaRm = metaEngine == null ? null : new MetaRm(SequenceClassifier.of(metaEngine),
                 PromptCodec.of(metaModel.tokenizer(), metaModel.chatTemplate()), template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE));
-        ScalarRewardScorer scalarRm = scalarEngine == null ? null
-                : new ScalarRewardScorer(ScalarModels.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
+        ScalarModeScorer scalarRm = scalarEngine == null ? null
+                : new ScalarModeScorer(SequenceClassifier.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
         policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
                 config.defaults().temperature(), new LoadPolicy(config.budget().targetQueueWaitMs(), config.budget().maxInFlightSamples()),
                 metaRm != null);
@@ -144,7 +145,7 @@ public class ModelRuntime {
     /**
      * The meta-RM (configured, or the embedded tiny one beside the embedded GRM) and the scalar RM
      * (configured, or the embedded tiny classifier when the embedded default runs). Each runs on its own
-     * {@link ScalarEngine}; the embedded classifier serves both roles from one engine.
+     * {@link ClassifierEngine}; the embedded classifier serves both roles from one engine.
      */
     private void loadScalarModels(boolean embeddedGrm, int threads) throws java.io.IOException {
         PrincipiaConfig.Model mc = config.model();
@@ -169,20 +170,20 @@ public class ModelRuntime {
         }
     }
 
-    private ScalarEngine scalarEngine(String role, ModelDirectory dir, int threads) throws java.io.IOException {
+    private ClassifierEngine scalarEngine(String role, ModelDirectory dir, int threads) throws java.io.IOException {
         if (!dir.config().isSequenceClassifier() || dir.config().numLabels() != 1) {
             throw new IllegalArgumentException(dir.dir().resolve("config.json") + ": the " + role + " must be a *ForSequenceClassification "
                     + "model with num_labels 1; got " + dir.config().architecture() + " with num_labels " + dir.config().numLabels());
         }
-        Path onnx = OnnxExports.ensure(dir, config.model().cacheDir(), LOG::info);
+        Path onnx = ExportCache.ensure(dir, config.model().cacheDir(), LOG::info);
         OnnxClassifier classifier = new OnnxClassifier(onnx, dir.config(), new OnnxClassifier.Options(threads, 16));
         natives.add(0, classifier);
-        ScalarEngine scalar = new ScalarEngine(role, classifier, config.metaRm().maxBatchTokens(), config.engine().maxPendingRequests() * 4);
-        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.sequences", scalar, ScalarEngine::sequencesScored)
+        ClassifierEngine scalar = new ClassifierEngine(role, classifier, config.metaRm().maxBatchTokens(), config.engine().maxPendingRequests() * 4);
+        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.sequences", scalar, ClassifierEngine::sequencesScored)
                 .tag("model", role).description("Sequences scored by a scalar model (meta-RM, scalar RM)").register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.failed.steps", scalar, ScalarEngine::failedSteps)
+        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.failed.steps", scalar, ClassifierEngine::failedSteps)
                 .tag("model", role).description("Scalar-model forward passes that failed").register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.loop.errors", scalar, ScalarEngine::loopErrors)
+        io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.loop.errors", scalar, ClassifierEngine::loopErrors)
                 .tag("model", role).description("Unexpected errors in a scalar engine's loop").register(registry);
         return scalar;
     }

@@ -37,7 +37,7 @@ public final class BackendStepBenchmark {
             Path onnx = dir.resolve("model.onnx");
             if (!Files.isRegularFile(onnx)) {
                 TinyModel.generate(shape.spec(), 1, dir);
-                OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.OnnxExports.SERVING);
+                OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.ExportCache.SERVING);
             }
             ModelConfig config = shape.spec().toConfig();
             System.out.printf(Locale.ROOT, "## %s%n| seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) |%n|---:|---:|---:|---:|---:|---:|%n", name);

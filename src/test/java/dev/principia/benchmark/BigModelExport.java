@@ -13,7 +13,7 @@ import dev.principia.backend.Batch;
 import dev.principia.backend.onnx.OnnxBackend;
 import dev.principia.model.DType;
 import dev.principia.model.ModelConfig;
-import dev.principia.model.OnnxExports;
+import dev.principia.model.ExportCache;
 import dev.principia.model.TinyModel;
 import dev.principia.model.WeightLayout;
 import dev.principia.model.onnx.OnnxExporter;
@@ -52,7 +52,7 @@ public final class BigModelExport {
                 countFiles(dir, ".safetensors"), secondsSince(t0), peakHeapMb());
 
         resetPeaks();
-        Path onnx = work.resolve("onnx").resolve(OnnxExports.ONNX_FILE);
+        Path onnx = work.resolve("onnx").resolve(ExportCache.ONNX_FILE);
         Files.createDirectories(onnx.getParent());
         long t1 = System.nanoTime();
         int[] lastPercent = {-1};

@@ -58,7 +58,7 @@ public final class EngineBenchmark {
             long t0 = System.nanoTime();
             TinyModel.generate(shape.spec(), 1, dir);
             Path onnx = dir.resolve("model.onnx");
-            OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.OnnxExports.SERVING);
+            OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.ExportCache.SERVING);
             ModelConfig config = shape.spec().toConfig();
             System.out.printf(Locale.ROOT, "## %s: hidden %d, %d layers, %d heads (%d kv), vocab %d; generated+exported in %.1f s%n%n",
                     name, config.hiddenSize(), config.numHiddenLayers(), config.numAttentionHeads(), config.numKeyValueHeads(),

@@ -124,7 +124,7 @@ class WaveRunnerTest {
                 ? ScriptedJudge.judgment(p, new int[] {9, 2}, "honest")
                 : ScriptedJudge.judgment(p, new int[] {2, 9}, "biased");
         List<List<int[]>> seen = new ArrayList<>();
-        ScalarModel trust = new ScalarModel() {
+        SequenceClassifier trust = new SequenceClassifier() {
             @Override
             public CompletableFuture<float[]> score(List<int[]> sequences, long deadlineNanos) {
                 seen.add(sequences);

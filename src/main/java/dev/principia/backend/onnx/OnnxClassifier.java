@@ -5,7 +5,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.principia.backend.BackendException;
-import dev.principia.backend.ScalarBackend;
+import dev.principia.backend.ClassifierBackend;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.onnx.OnnxExporter;
 
@@ -28,7 +28,7 @@ import java.util.Map;
  *
  * <p>Thread-safe: it holds no mutable state, and ONNX Runtime sessions accept concurrent runs.
  */
-public final class OnnxClassifier implements ScalarBackend {
+public final class OnnxClassifier implements ClassifierBackend {
 
     /**
      * @param intraOpThreads ONNX Runtime intra-op threads; 0 lets the runtime choose

@@ -14,12 +14,12 @@ import dev.principia.model.Tokenizer;
  * response once, as the assistant turn after the conversation, rendered with the model's chat
  * template. The reward is that logit; ranks follow it, ties broken by the seed.
  */
-public final class ScalarRewardScorer {
-    private final ScalarModel model;
+public final class ScalarModeScorer {
+    private final SequenceClassifier model;
     private final Tokenizer tokenizer;
     private final ChatTemplate chatTemplate;
 
-    public ScalarRewardScorer(ScalarModel model, Tokenizer tokenizer, ChatTemplate chatTemplate) {
+    public ScalarModeScorer(SequenceClassifier model, Tokenizer tokenizer, ChatTemplate chatTemplate) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;

@@ -7,7 +7,7 @@ import java.util.List;
  * token sequences in one prefill, keeping no KV. Same threading rule as {@link Backend}: one caller
  * at a time (the scalar engine's loop).
  */
-public interface ScalarBackend extends AutoCloseable {
+public interface ClassifierBackend extends AutoCloseable {
 
     /** One row of {@code numLabels()} logits per sequence, in order. */
     float[][] logits(List<int[]> sequences);

@@ -19,13 +19,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.Test;
 
-import dev.principia.backend.ScalarBackend;
+import dev.principia.backend.ClassifierBackend;
 
 /** The scalar engine's loop on a scripted classifier: deadlines, cancellation, errors, shutdown. */
-class ScalarEngineTest {
+class ClassifierEngineTest {
 
     /** Scores a sequence as the sum of its tokens; can hold its calls at a gate and throw once. */
-    static final class ScriptedScalar implements ScalarBackend {
+    static final class ScriptedScalar implements ClassifierBackend {
         final ConcurrentLinkedQueue<int[]> seen = new ConcurrentLinkedQueue<>();
         final CountDownLatch entered = new CountDownLatch(1);
         volatile CountDownLatch gate = new CountDownLatch(0);
@@ -85,7 +85,7 @@ class ScalarEngineTest {
         return assertInstanceOf(EngineAbortedException.class, e.getCause()).outcome();
     }
 
-    private static void awaitPending(ScalarEngine engine, int n) {
+    private static void awaitPending(ClassifierEngine engine, int n) {
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (engine.numPendingRequests() != n && System.nanoTime() < until) Thread.onSpinWait();
         assertEquals(n, engine.numPendingRequests());
@@ -93,7 +93,7 @@ class ScalarEngineTest {
 
     @Test
     void scoresEverySequenceInOrder() throws Exception {
-        try (ScalarEngine engine = new ScalarEngine("t", new ScriptedScalar(), 16, 8)) {
+        try (ClassifierEngine engine = new ClassifierEngine("t", new ScriptedScalar(), 16, 8)) {
             float[][] rows = engine.submit(List.of(new int[] {1, 2}, new int[] {5})).get(60, TimeUnit.SECONDS);
             assertEquals(3f, rows[0][0]);
             assertEquals(5f, rows[1][0]);
@@ -106,15 +106,15 @@ class ScalarEngineTest {
         ScriptedScalar backend = new ScriptedScalar();
         CountDownLatch gate = new CountDownLatch(1);
         backend.gate = gate;
-        try (ScalarEngine engine = new ScalarEngine("t", backend, 16, 8)) {
-            ScalarEngine.Submission first = engine.submit(List.of(new int[] {1}));
+        try (ClassifierEngine engine = new ClassifierEngine("t", backend, 16, 8)) {
+            ClassifierEngine.Submission first = engine.submit(List.of(new int[] {1}));
             assertTrue(backend.entered.await(60, TimeUnit.SECONDS));
             long soon = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(1);
-            ScalarEngine.Submission expires = engine.submit(List.of(new int[] {2}), soon);
-            ScalarEngine.Submission alreadyExpired = engine.submit(List.of(new int[] {3}), System.nanoTime());
-            ScalarEngine.Submission cancelled = engine.submit(List.of(new int[] {4}));
-            ScalarEngine.Submission aborted = engine.submit(List.of(new int[] {5}));
-            ScalarEngine.Submission kept = engine.submit(List.of(new int[] {6}));
+            ClassifierEngine.Submission expires = engine.submit(List.of(new int[] {2}), soon);
+            ClassifierEngine.Submission alreadyExpired = engine.submit(List.of(new int[] {3}), System.nanoTime());
+            ClassifierEngine.Submission cancelled = engine.submit(List.of(new int[] {4}));
+            ClassifierEngine.Submission aborted = engine.submit(List.of(new int[] {5}));
+            ClassifierEngine.Submission kept = engine.submit(List.of(new int[] {6}));
             assertTrue(cancelled.cancel(false));
             assertTrue(aborted.abort("caller went away"));
             while (System.nanoTime() - soon < 0) Thread.onSpinWait();
@@ -137,8 +137,8 @@ class ScalarEngineTest {
         ScriptedScalar backend = new ScriptedScalar();
         StackOverflowError error = new StackOverflowError("injected");
         backend.throwOnce = error;
-        try (ScalarEngine engine = new ScalarEngine("t", backend, 16, 8)) {
-            ScalarEngine.Submission failed = engine.submit(List.of(new int[] {1}));
+        try (ClassifierEngine engine = new ClassifierEngine("t", backend, 16, 8)) {
+            ClassifierEngine.Submission failed = engine.submit(List.of(new int[] {1}));
             ExecutionException e = assertThrows(ExecutionException.class, () -> failed.get(60, TimeUnit.SECONDS));
             EngineAbortedException aborted = assertInstanceOf(EngineAbortedException.class, e.getCause());
             assertEquals(Outcome.FAILED, aborted.outcome());
@@ -154,9 +154,9 @@ class ScalarEngineTest {
         ScriptedScalar backend = new ScriptedScalar();
         CountDownLatch gate = new CountDownLatch(1);
         backend.gate = gate;
-        try (ScalarEngine engine = new ScalarEngine("t", backend, 1, 2)) {
-            ScalarEngine.Submission a = engine.submit(List.of(new int[] {1}));
-            ScalarEngine.Submission b = engine.submit(List.of(new int[] {2}));
+        try (ClassifierEngine engine = new ClassifierEngine("t", backend, 1, 2)) {
+            ClassifierEngine.Submission a = engine.submit(List.of(new int[] {1}));
+            ClassifierEngine.Submission b = engine.submit(List.of(new int[] {2}));
             assertThrows(QueueFullException.class, () -> engine.submit(List.of(new int[] {3})));
             assertEquals(2, engine.numPendingRequests());
             gate.countDown();
@@ -171,10 +171,10 @@ class ScalarEngineTest {
         ScriptedScalar backend = new ScriptedScalar();
         CountDownLatch gate = new CountDownLatch(1);
         backend.gate = gate;
-        ScalarEngine engine = new ScalarEngine("t", backend, 1, 8);
-        ScalarEngine.Submission running = engine.submit(List.of(new int[] {1}));
+        ClassifierEngine engine = new ClassifierEngine("t", backend, 1, 8);
+        ClassifierEngine.Submission running = engine.submit(List.of(new int[] {1}));
         assertTrue(backend.entered.await(60, TimeUnit.SECONDS));
-        ScalarEngine.Submission queued = engine.submit(List.of(new int[] {2}));
+        ClassifierEngine.Submission queued = engine.submit(List.of(new int[] {2}));
         AtomicBoolean inCallWhenCloseReturned = new AtomicBoolean(true);
         Thread closer = new Thread(() -> {
             engine.close();
@@ -194,8 +194,8 @@ class ScalarEngineTest {
 
     @Test
     void everyAcceptedCallCompletesExactlyOnceWhileCloseRaces() throws Exception {
-        ScalarEngine engine = new ScalarEngine("t", new ScriptedScalar(), 8, 64);
-        ConcurrentLinkedQueue<ScalarEngine.Submission> accepted = new ConcurrentLinkedQueue<>();
+        ClassifierEngine engine = new ClassifierEngine("t", new ScriptedScalar(), 8, 64);
+        ConcurrentLinkedQueue<ClassifierEngine.Submission> accepted = new ConcurrentLinkedQueue<>();
         List<Thread> submitters = new ArrayList<>();
         for (int t = 0; t < 6; t++) {
             Thread thread = new Thread(() -> {
@@ -215,7 +215,7 @@ class ScalarEngineTest {
         while (accepted.size() < 50) Thread.onSpinWait();
         engine.close();
         for (Thread t : submitters) t.join(60_000);
-        for (ScalarEngine.Submission s : accepted) {
+        for (ClassifierEngine.Submission s : accepted) {
             assertTrue(s.isDone(), "answered before close() returned");
             if (s.isCompletedExceptionally()) assertEquals(Outcome.SHUTDOWN, outcomeOf(s));
         }

@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Pre-exported graphs inside a model directory are found and checked against config.json before loading. */
-class OnnxExportsTest {
+class ExportCacheTest {
     @TempDir
     Path dir;
 
@@ -38,7 +38,7 @@ class OnnxExportsTest {
         assertEquals(OnnxGraph.FLOAT, past.elemType());
         assertEquals(List.of("batch", 2L, "past", 32L), past.dims());
         assertEquals(OnnxGraph.INT64, inputs.get("input_ids").elemType());
-        OnnxExports.checkPreExported(onnx, TestModels.qwen3Quirks(), dir.resolve("config.json"));
+        ExportCache.checkPreExported(onnx, TestModels.qwen3Quirks(), dir.resolve("config.json"));
     }
 
     @Test
@@ -72,6 +72,6 @@ class OnnxExportsTest {
     }
 
     private static String message(Path onnx, ModelConfig c, Path cfg) {
-        return assertThrows(IllegalArgumentException.class, () -> OnnxExports.checkPreExported(onnx, c, cfg)).getMessage();
+        return assertThrows(IllegalArgumentException.class, () -> ExportCache.checkPreExported(onnx, c, cfg)).getMessage();
     }
 }

@@ -10,10 +10,10 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
-import dev.principia.backend.ScalarBackend;
+import dev.principia.backend.ClassifierBackend;
 
 /**
- * Batches prefill-only scoring for a {@link ScalarBackend} (the meta-RM and scalar reward models):
+ * Batches prefill-only scoring for a {@link ClassifierBackend} (the meta-RM and scalar reward models):
  * concurrent calls queue up, and each step scores as many whole calls as fit in
  * {@code maxBatchTokens} (at least one), so many small requests share one backend call. A backend
  * failure fails only the calls of that step. One loop thread per model; it survives any
@@ -24,8 +24,8 @@ import dev.principia.backend.ScalarBackend;
  * {@code SHUTDOWN} or {@code FAILED}, or with a {@link java.util.concurrent.CancellationException}
  * when its caller cancelled it. Calls that end before their step was run never reach the backend.
  */
-public final class ScalarEngine implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(ScalarEngine.class.getName());
+public final class ClassifierEngine implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(ClassifierEngine.class.getName());
 
     /** A queued scoring call: one logit row per sequence. Cancelling it drops its work if not yet run. */
     public static final class Submission extends CompletableFuture<float[][]> {
@@ -53,7 +53,7 @@ public final class ScalarEngine implements AutoCloseable {
     }
 
     private final String name;
-    private final ScalarBackend backend;
+    private final ClassifierBackend backend;
     private final int maxBatchTokens;
     private final int maxPending;
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
@@ -68,7 +68,7 @@ public final class ScalarEngine implements AutoCloseable {
     private final LongAdder loopErrors = new LongAdder();
     private volatile boolean stopping;
 
-    public ScalarEngine(String name, ScalarBackend backend, int maxBatchTokens, int maxPending) {
+    public ClassifierEngine(String name, ClassifierBackend backend, int maxBatchTokens, int maxPending) {
         if (maxBatchTokens < 1 || maxPending < 1) throw new IllegalArgumentException("maxBatchTokens and maxPending must be >= 1");
         this.name = name;
         this.backend = backend;

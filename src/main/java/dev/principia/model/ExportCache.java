@@ -22,7 +22,7 @@ import dev.principia.model.onnx.OnnxGraphInputs;
  * under the cache directory keyed by the directory's path and its {@code config.json}'s modification
  * time, made once.
  */
-public final class OnnxExports {
+public final class ExportCache {
     public static final String ONNX_SUBDIR = "onnx";
     public static final String ONNX_FILE = "model.onnx";
     /**
@@ -35,7 +35,7 @@ public final class OnnxExports {
     public static final List<String> PRE_EXPORTED = List.of(ONNX_SUBDIR + "/" + ONNX_FILE, ONNX_FILE,
             ONNX_SUBDIR + "/decoder_model_merged.onnx", "decoder_model_merged.onnx");
 
-    private OnnxExports() {
+    private ExportCache() {
     }
 
     /**

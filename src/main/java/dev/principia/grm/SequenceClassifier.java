@@ -1,25 +1,37 @@
-package dev.principia.server;
+package dev.principia.grm;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
+import dev.principia.engine.ClassifierEngine;
 import dev.principia.engine.EngineAbortedException;
 import dev.principia.engine.QueueFullException;
-import dev.principia.engine.ScalarEngine;
-import dev.principia.grm.ScalarModel;
-import dev.principia.grm.ScoringException;
 
-/** Adapts a {@link ScalarEngine} (one-logit classifier) to the GRM layer's {@link ScalarModel}. */
-final class ScalarModels {
-    private ScalarModels() {
-    }
+/**
+ * A batched scalar model — a decoder with a one-logit sequence-classification head (a meta reward
+ * model, or a Bradley-Terry reward model): one score per token sequence. Implementations batch
+ * concurrent calls and complete off the caller's thread.
+ */
+public interface SequenceClassifier {
+    /**
+     * One score per sequence, in order. Completes exceptionally with {@link ScoringException} on failure
+     * (DEADLINE_EXCEEDED when {@code deadlineNanos} passes first). Cancelling the returned future drops
+     * work not yet run.
+     *
+     * @param deadlineNanos {@link System#nanoTime()} by which the scores are due; {@link Long#MAX_VALUE} = none
+     */
+    CompletableFuture<float[]> score(List<int[]> sequences, long deadlineNanos);
 
-    static ScalarModel of(ScalarEngine engine) {
-        return new ScalarModel() {
+    /** Longest sequence the model accepts, in tokens. */
+    int maxTokens();
+
+    /** A classifier engine as the GRM layer sees it; its failures become scoring outcomes in {@link #toScoring}. */
+    static SequenceClassifier of(ClassifierEngine engine) {
+        return new SequenceClassifier() {
             @Override
             public CompletableFuture<float[]> score(List<int[]> sequences, long deadlineNanos) {
-                ScalarEngine.Submission submission;
+                ClassifierEngine.Submission submission;
                 try {
                     submission = engine.submit(sequences, deadlineNanos);
                 } catch (RuntimeException e) {
@@ -52,7 +64,7 @@ final class ScalarModels {
     }
 
     /** The one place where the scalar engine's failures become scoring outcomes. */
-    static ScoringException toScoring(Throwable t) {
+    private static ScoringException toScoring(Throwable t) {
         Throwable e = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
         if (e instanceof ScoringException se) return se;
         if (e instanceof QueueFullException) return new ScoringException(ScoringException.Kind.RESOURCE_EXHAUSTED, e.getMessage(), e);
