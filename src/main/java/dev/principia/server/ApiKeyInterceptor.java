@@ -1,7 +1,5 @@
 package dev.principia.server;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.List;
 
 import jakarta.enterprise.context.ApplicationScoped;
@@ -36,7 +34,7 @@ public class ApiKeyInterceptor implements ServerInterceptor {
             return next.startCall(call, headers);
         }
         String presented = presentedKey(headers);
-        if (presented == null || !matches(presented, keys)) {
+        if (presented == null || !ApiKeys.matches(presented, keys)) {
             call.close(Status.UNAUTHENTICATED.withDescription(presented == null
                     ? "missing API key: send the metadata 'authorization: Bearer <key>' (or 'x-api-key: <key>')"
                     : "invalid API key"), new Metadata());
@@ -51,12 +49,5 @@ public class ApiKeyInterceptor implements ServerInterceptor {
         if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) return auth.substring(7).strip();
         String key = headers.get(API_KEY);
         return key == null ? null : key.strip();
-    }
-
-    private static boolean matches(String presented, List<String> keys) {
-        byte[] p = presented.getBytes(StandardCharsets.UTF_8);
-        boolean ok = false;
-        for (String k : keys) ok |= MessageDigest.isEqual(p, k.strip().getBytes(StandardCharsets.UTF_8));
-        return ok;
     }
 }
