@@ -59,6 +59,8 @@ public class ModelRuntime {
     GrpcHealthStorage health;
 
     private volatile State state = State.LOADING;
+    private final Object drainLock = new Object();
+    private boolean closed;
     /** ONNX Runtime sessions and tokenizers, closed last on shutdown (sessions first). */
     private final java.util.List<AutoCloseable> natives = new java.util.ArrayList<>();
     private final java.util.concurrent.atomic.AtomicInteger numInFlight = new java.util.concurrent.atomic.AtomicInteger();
@@ -78,6 +80,7 @@ public class ModelRuntime {
 
     void onStart(@Observes StartupEvent event) {
         setHealth(ServingStatus.NOT_SERVING);
+        drainOnSignals();
         try {
             load();
             state = State.SERVING;
@@ -205,6 +208,44 @@ public class ModelRuntime {
      * then are the engines closed (whatever is still running is answered UNAVAILABLE).
      */
     void onStop(@Observes ShutdownEvent event) {
+        drainAndClose();
+    }
+
+    /**
+     * ONNX Runtime releases its native environment in a JVM shutdown hook of its own, and the JVM runs
+     * shutdown hooks concurrently: a drain inside Quarkus' hook races it, and an engine still running a
+     * step crashes the process (SIGSEGV in libonnxruntime). So SIGTERM and SIGINT drain and close first,
+     * on the signal's own thread, and only then hand over to the JVM's handler (exit, shutdown hooks).
+     */
+    private void drainOnSignals() {
+        for (String name : new String[] {"TERM", "INT"}) {
+            try {
+                sun.misc.Signal signal = new sun.misc.Signal(name);
+                sun.misc.SignalHandler[] previous = new sun.misc.SignalHandler[1];
+                previous[0] = sun.misc.Signal.handle(signal, s -> {
+                    drainAndClose();
+                    try {
+                        previous[0].handle(s);
+                    } catch (RuntimeException e) {
+                        System.exit(128 + s.getNumber()); // the previous handler was the native default
+                    }
+                });
+            } catch (IllegalArgumentException | UnsupportedOperationException e) {
+                LOG.warnf("cannot drain on SIG%s before exit (%s); shutdown drains in the JVM's shutdown hooks", name, e.getMessage());
+            }
+        }
+    }
+
+    /** Drains, stops the engines and closes native resources, once; later calls wait for the first to finish. */
+    private void drainAndClose() {
+        synchronized (drainLock) {
+            if (closed) return;
+            closed = true;
+            drain();
+        }
+    }
+
+    private void drain() {
         state = State.DRAINING;
         setHealth(ServingStatus.NOT_SERVING);
         awaitIdle(System.nanoTime() + config.engine().drainTimeoutMs() * 1_000_000L);
