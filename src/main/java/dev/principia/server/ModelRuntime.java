@@ -141,8 +141,8 @@ public class ModelRuntime {
                         lc.maxPromptTokens()), metaRm, executor, timer);
         scorer = new GrmScorer(context, policy, scalarRm);
         LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on %s after %d ms", dir.getFileName(),
-                model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(), backendName(),
-                model.config().vocabSize(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+                model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
+                model.config().vocabSize(), backendName(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 
     /**
