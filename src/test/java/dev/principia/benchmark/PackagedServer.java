@@ -60,6 +60,9 @@ final class PackagedServer implements AutoCloseable {
         int http = 8180 + offset;
         Path dir = Path.of("target/bench-server", name).toAbsolutePath();
         Files.createDirectories(dir);
+        try (var old = Files.list(dir)) { // an earlier run's hs_err file would read as this run's crash
+            for (Path f : old.toList()) if (f.getFileName().toString().startsWith("hs_err")) Files.delete(f);
+        }
         List<String> cmd = new ArrayList<>(List.of("java", "-Xmx2g", "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"),
                 "-Dquarkus.grpc.server.port=" + grpc, "-Dquarkus.grpc.server.host=127.0.0.1",
                 "-Dquarkus.http.port=" + http, "-Dquarkus.http.host=127.0.0.1",
