@@ -116,7 +116,8 @@ public final class ScoreLoad {
                 requests * (double) k / seconds, pct(l, 0.5), pct(l, 0.9), pct(l, 0.99), errors.get());
     }
 
-    private static double pct(long[] sorted, double p) {
+    /** The p-quantile of nanosecond values, in ms; NaN when empty. */
+    static double pct(long[] sorted, double p) {
         if (sorted.length == 0) return Double.NaN;
         return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)] / 1e6;
     }
@@ -125,14 +126,16 @@ public final class ScoreLoad {
         return Arrays.stream(csv.split(",")).mapToInt(Integer::parseInt).toArray();
     }
 
-    private static ScoreRequest example() {
+    /** A fixed two-response request (no id, no budget). */
+    static ScoreRequest example() {
         return ScoreRequest.newBuilder()
                 .addConversation(Turn.newBuilder().setRole("user").setContent("What is the boiling point of water at sea level, in Celsius?"))
                 .addResponses("100 degrees Celsius at standard atmospheric pressure.")
                 .addResponses("About 90 degrees Celsius.").build();
     }
 
-    private static List<ScoreRequest> fromRmb(Path file) throws Exception {
+    /** RMB pairwise JSONL items as two-response requests (chosen first; no id, no budget). */
+    static List<ScoreRequest> fromRmb(Path file) throws Exception {
         ObjectMapper json = new ObjectMapper();
         List<ScoreRequest> out = new ArrayList<>();
         for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
