@@ -26,6 +26,9 @@ import io.quarkus.test.junit.TestProfile;
 @TestProfile(DegradationTest.TightTarget.class)
 class DegradationTest {
 
+    @jakarta.inject.Inject
+    ModelRuntime runtime;
+
     public static class TightTarget implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
@@ -41,11 +44,14 @@ class DegradationTest {
             stub.score(GrpcTestSupport.request("warm-up", 2, 2, 48).build()).get(10, TimeUnit.MINUTES); // the engine learns its rate
             List<ListenableFuture<ScoreResponse>> flexible = new ArrayList<>();
             List<ListenableFuture<ScoreResponse>> fixed = new ArrayList<>();
+            for (int i = 0; i < 12; i++) fixed.add(stub.score(GrpcTestSupport.request("fixed" + i, 2, 8, 48).build()));
+            // under load: the flexible requests arrive once the fixed ones are queued in the engine
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (runtime.engine().estimatedWaitMillis() <= 1 && System.nanoTime() < until) Thread.sleep(5);
             for (int i = 0; i < 12; i++) {
                 ScoreRequest.Builder f = GrpcTestSupport.request("flex" + i, 2, 8, 48);
                 f.getBudgetBuilder().setMinSamples(3);
                 flexible.add(stub.score(f.build()));
-                fixed.add(stub.score(GrpcTestSupport.request("fixed" + i, 2, 8, 48).build()));
             }
             int degraded = 0;
             for (ListenableFuture<ScoreResponse> call : flexible) {
