@@ -49,6 +49,8 @@ import java.util.List;
  */
 public final class OnnxExporter {
     public static final int OPSET = 17;
+    /** Changes whenever the graphs this exporter writes change; part of every export's cache key. */
+    public static final String VERSION = "2026.11.30";
 
     /**
      * @param externalData            put weights in {@code <onnx file>.data} (required above 2 GiB)
@@ -70,6 +72,20 @@ public final class OnnxExporter {
 
         public Options withDtype(DType newDtype) {
             return new Options(externalData, lastPositionLogitsOnly, newDtype);
+        }
+
+        public Options withExternalData(boolean newExternalData) {
+            return new Options(newExternalData, lastPositionLogitsOnly, dtype);
+        }
+
+        /** The same options for a classifier graph, which has no per-position logits to trim. */
+        public Options forClassifier() {
+            return new Options(externalData, false, dtype);
+        }
+
+        /** A short human-readable form for logs, e.g. {@code fp32 weights, f32 activations}. */
+        public String describe() {
+            return dtype.name().toLowerCase(java.util.Locale.ROOT) + " weights and activations";
         }
 
         /** The ONNX {@code TensorProto.DataType} of weights and activations. */
