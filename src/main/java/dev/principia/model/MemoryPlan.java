@@ -79,6 +79,11 @@ public record MemoryPlan(long availableBytes, String availableSource, long reser
         long weights = loaded(in.weightBytesByPrecision().get(in.precision()));
         int copies = 1 + in.kvStagingCopies();
         long minKv = perToken * Math.max(in.maxModelLen(), in.maxNumBatchedTokens());
+        if (reserved >= in.availableBytes()) {
+            throw new DoesNotFitException(String.format(Locale.ROOT,
+                    "the JVM heap (at most %s) and the runtimes reserve %s, not less than the %s available (%s): lower -Xmx or give the process more memory",
+                    gb(in.jvmMaxHeapBytes()), gb(reserved), gb(in.availableBytes()), in.availableSource()));
+        }
         long left = in.availableBytes() - reserved - weights - activations;
         if (left < minKv * copies) {
             throw new DoesNotFitException(refusal(in, precisionsBySize, reserved, activations, minKv, copies));
