@@ -355,14 +355,9 @@ public final class OnnxBackend implements Backend {
         return kv.length(slot);
     }
 
-    /** Bytes of direct memory the KV pool holds now (the whole pool when it was sized explicitly). */
-    long kvAllocatedBytes() {
-        return kv.pool().allocatedBytes();
-    }
-
-    /** Free KV blocks of 16 positions. */
-    int kvFreeBlocks() {
-        return kv.pool().numFreeBlocks();
+    /** The KV store, for tests in this package. */
+    PagedKvCache kvCache() {
+        return kv;
     }
 
     @Override
