@@ -54,6 +54,8 @@ public final class BackendStepBenchmark {
                     double tps = n / med * 1e3;
                     if (n == sizes[0]) single = tps / n;
                     System.gc();
+                    Thread.sleep(200); // direct buffers of earlier backends are released by a cleaner after the GC
+                    System.gc();
                     double heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0;
                     double directMb = java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
                             .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed).sum() / 1048576.0;
