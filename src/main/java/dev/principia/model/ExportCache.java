@@ -161,9 +161,9 @@ public final class ExportCache {
                     throw new IllegalArgumentException(where + "graph has no input '" + name + "', but config.json has "
                             + c.numHiddenLayers() + " layers");
                 }
-                if (in.elemType() != OnnxGraph.FLOAT) {
+                if (in.elemType() != OnnxGraph.FLOAT && in.elemType() != OnnxGraph.FLOAT16) {
                     throw new IllegalArgumentException(where + "input '" + name + "' has element type " + in.elemType()
-                            + "; the ONNX Runtime CPU backend needs float32 (1) caches");
+                            + "; the ONNX Runtime CPU backend takes float32 (1) or float16 (10) caches");
                 }
                 if (in.dims().size() != 4) throw new IllegalArgumentException(where + "input '" + name + "' has rank " + in.dims().size() + ", expected 4");
                 checkDim(where, name, "KV heads", in.dims().get(1), c.numKeyValueHeads());

@@ -78,14 +78,25 @@ final class GrmLoader {
                 plan.kvCacheTokens(), plan.kvBytesPerToken(), plan.kvStagingCopies()));
         ExportCache.Export export = ExportCache.ensure(model, config.model().cacheDir(), options, log);
         OnnxBackend backend = new OnnxBackend(export.onnx(), c, new OnnxBackend.Options(config.backend().intraOpThreads(), ec.maxNumSeqs(),
-                maxModelLen, config.backend().allowSpinning()));
-        int kvTokens = (int) Math.min(Integer.MAX_VALUE, plan.kvCacheTokens());
+                maxModelLen, config.backend().allowSpinning(), plan.kvCacheBytes()));
+        // the backend's count, not the plan's: each slot may waste part of its last block
+        int kvTokens = (int) Math.min(Integer.MAX_VALUE, backend.info().kvCacheTokens());
         EngineConfig engineConfig = new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), kvTokens, ec.maxPendingRequests(), ec.maxModelLen());
         PlannedMemory planned = new PlannedMemory(plan.availableBytes(), plan.availableSource(), plan.reservedBytes(), plan.weightBytes(),
                 plan.activationBytes(), plan.kvCacheBytes(), plan.kvBytesPerToken());
-        LoadedModel.Serving serving = new LoadedModel.Serving(precision, graphBytes(export.onnx()), plan.kvCacheBytes(),
-                kvElementBytes == 2 ? "fp16" : "fp32", "plain");
+        LoadedModel.Serving serving = new LoadedModel.Serving(precision, graphBytes(export.onnx()), backend.info().kvCacheBytes(),
+                dtypeName(backend.info().kvElementType()), "plain");
         return new Loaded(backend, engineConfig, planned, serving);
+    }
+
+    /** ONNX element type names as the API spells precisions: float32 -> fp32. */
+    static String dtypeName(String onnxType) {
+        return switch (onnxType) {
+            case "float32" -> "fp32";
+            case "float16" -> "fp16";
+            case "bfloat16" -> "bf16";
+            default -> onnxType;
+        };
     }
 
     /** {@code principia.backend.weights} resolved: auto = int8 above 1 B parameters on CPU, else fp32. */
