@@ -51,6 +51,8 @@ import java.util.List;
  */
 public final class OnnxExporter {
     public static final int OPSET = 17;
+    /** Changes whenever the graphs this exporter writes change; part of every export's cache key. */
+    public static final String VERSION = "2026.11.30.2";
 
     /** Block sizes the exporter quantizes with. */
     public static final List<Integer> BLOCK_SIZES = List.of(32, 128);
@@ -101,7 +103,22 @@ public final class OnnxExporter {
             return new Options(externalData, lastPositionLogitsOnly, dtype, weights, newBlockSize);
         }
 
-        /** The ONNX {@code TensorProto.DataType} of weights and activations. */
+        public Options withExternalData(boolean newExternalData) {
+            return new Options(newExternalData, lastPositionLogitsOnly, dtype, weights, blockSize);
+        }
+
+        /** The same options for a classifier graph, which has no per-position logits to trim. */
+        public Options forClassifier() {
+            return new Options(externalData, false, dtype, weights, blockSize);
+        }
+
+        /** A short human-readable form for logs, e.g. {@code int4 weights (blocks of 32), f32 activations}. */
+        public String describe() {
+            return weights.configName() + " weights" + (weights.isQuantized() ? " (blocks of " + blockSize + ")" : "") + ", "
+                    + dtype.name().toLowerCase(java.util.Locale.ROOT) + " activations";
+        }
+
+        /** The ONNX {@code TensorProto.DataType} of activations (and of dense fp32/fp16 weights and quantization scales). */
         public int onnxDataType() {
             return dtype == DType.F16 ? OnnxGraph.FLOAT16 : OnnxGraph.FLOAT;
         }
