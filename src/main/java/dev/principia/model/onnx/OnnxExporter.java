@@ -4,6 +4,7 @@ import dev.principia.model.DType;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.Safetensors;
 import dev.principia.model.WeightLayout;
+import dev.principia.model.WeightPrecision;
 import dev.principia.model.onnx.OnnxGraph.Attr;
 
 import java.io.IOException;
@@ -11,10 +12,11 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Exports an HF model directory (config.json + safetensors) to ONNX, using only standard opset-17
- * operators (no contrib ops, so TensorRT can build it). Two graphs: the causal-LM decoder with KV-cache
+ * Exports an HF model directory (config.json + safetensors) to ONNX, using standard opset-17 operators
+ * (so TensorRT can build it), plus ONNX Runtime's {@code com.microsoft MatMulNBits} for int8/int4
+ * weights ({@link Options#weights}, see {@link WeightPrecision}). Two graphs: the causal-LM decoder with KV-cache
  * I/O ({@link #exportDecoder}) and the sequence classifier, prefill only ({@link #exportClassifier}).
- * Weights and activations are fp32 or fp16 ({@link Options#dtype}); see {@link DecoderGraph} for the
+ * Activations are fp32 or fp16 ({@link Options#dtype}); see {@link DecoderGraph} for the
  * numerics (norms and softmax in fp32, as HF).
  *
  * <p>Decoder I/O, Optimum-style (B batch, S new tokens, P past positions, T = P + S; "act" = the dtype):
@@ -37,9 +39,9 @@ import java.util.List;
  *   logits          float [B, numLabels]   score head on the final-norm hidden state of that token
  * </pre>
  *
- * <p>Weights keep the HF {@code [out, in]} layout and run as {@code Gemm(transB = 1)} on the flattened
- * [B*S, hidden] stream, so they are copied to the ONNX file without transposition; a tied lm_head
- * reuses the embedding initializer. RoPE uses precomputed tables {@code [maxPositions, headDim]}:
+ * <p>Weights keep the HF {@code [out, in]} layout and run as {@code Gemm(transB = 1)} (or MatMulNBits,
+ * whose B is also {@code [N = out, K = in]}) on the flattened [B*S, hidden] stream, so rows stream to the
+ * ONNX file without transposition; a dense tied lm_head reuses the embedding initializer. RoPE uses precomputed tables {@code [maxPositions, headDim]}:
  * {@code cos} and a signed {@code sin} ({@code -sin} in the first half), so that
  * {@code x*cos + rotate_half(x)*sin == x*cos + swap_halves(x)*signedSin}.
  *
@@ -50,16 +52,33 @@ import java.util.List;
 public final class OnnxExporter {
     public static final int OPSET = 17;
     /** Changes whenever the graphs this exporter writes change; part of every export's cache key. */
-    public static final String VERSION = "2026.11.30";
+    public static final String VERSION = "2026.11.30.2";
+
+    /** Block sizes the exporter quantizes with. */
+    public static final List<Integer> BLOCK_SIZES = List.of(32, 128);
+    public static final int DEFAULT_BLOCK_SIZE = 32;
 
     /**
      * @param externalData            put weights in {@code <onnx file>.data} (required above 2 GiB)
      * @param lastPositionLogitsOnly  compute logits for the last position only ([B, 1, vocab]); decoder only
-     * @param dtype                   {@link DType#F32} or {@link DType#F16}: weights, activations and KV cache
+     * @param dtype                   {@link DType#F32} or {@link DType#F16}: activations and KV cache (and the
+     *                                scales of quantized weights); FP16 weights need F16, FP32 and BF16 need F32
+     * @param weights                 how weights are stored, see {@link WeightPrecision}
+     * @param blockSize               quantization block along K, one of {@link #BLOCK_SIZES} (ignored unless quantized)
      */
-    public record Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype) {
+    public record Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype, WeightPrecision weights, int blockSize) {
         public Options {
             if (dtype != DType.F32 && dtype != DType.F16) throw new IllegalArgumentException("export dtype must be F32 or F16, got " + dtype);
+            if (weights == null) throw new IllegalArgumentException("weights must not be null");
+            if (!weights.isQuantized() && weights.defaultActivationDtype() != dtype) {
+                throw new IllegalArgumentException(weights.configName() + " weights run with " + weights.defaultActivationDtype() + " activations, got " + dtype);
+            }
+            if (!BLOCK_SIZES.contains(blockSize)) throw new IllegalArgumentException("blockSize must be one of " + BLOCK_SIZES + ", got " + blockSize);
+        }
+
+        /** Dense weights of {@code dtype} (FP32 or FP16), as before weight precisions existed. */
+        public Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype) {
+            this(externalData, lastPositionLogitsOnly, dtype, dtype == DType.F16 ? WeightPrecision.FP16 : WeightPrecision.FP32, DEFAULT_BLOCK_SIZE);
         }
 
         public Options(boolean externalData, boolean lastPositionLogitsOnly) {
@@ -70,25 +89,36 @@ public final class OnnxExporter {
             return new Options(false, false);
         }
 
+        /** Dense {@code newDtype} weights and activations (FP32 or FP16). */
         public Options withDtype(DType newDtype) {
             return new Options(externalData, lastPositionLogitsOnly, newDtype);
         }
 
+        /** {@code precision} with its default activation dtype and this block size. */
+        public Options withWeights(WeightPrecision precision) {
+            return new Options(externalData, lastPositionLogitsOnly, precision.defaultActivationDtype(), precision, blockSize);
+        }
+
+        public Options withBlockSize(int newBlockSize) {
+            return new Options(externalData, lastPositionLogitsOnly, dtype, weights, newBlockSize);
+        }
+
         public Options withExternalData(boolean newExternalData) {
-            return new Options(newExternalData, lastPositionLogitsOnly, dtype);
+            return new Options(newExternalData, lastPositionLogitsOnly, dtype, weights, blockSize);
         }
 
         /** The same options for a classifier graph, which has no per-position logits to trim. */
         public Options forClassifier() {
-            return new Options(externalData, false, dtype);
+            return new Options(externalData, false, dtype, weights, blockSize);
         }
 
-        /** A short human-readable form for logs, e.g. {@code fp32 weights, f32 activations}. */
+        /** A short human-readable form for logs, e.g. {@code int4 weights (blocks of 32), f32 activations}. */
         public String describe() {
-            return dtype.name().toLowerCase(java.util.Locale.ROOT) + " weights and activations";
+            return weights.configName() + " weights" + (weights.isQuantized() ? " (blocks of " + blockSize + ")" : "") + ", "
+                    + dtype.name().toLowerCase(java.util.Locale.ROOT) + " activations";
         }
 
-        /** The ONNX {@code TensorProto.DataType} of weights and activations. */
+        /** The ONNX {@code TensorProto.DataType} of activations (and of dense fp32/fp16 weights and quantization scales). */
         public int onnxDataType() {
             return dtype == DType.F16 ? OnnxGraph.FLOAT16 : OnnxGraph.FLOAT;
         }
@@ -148,13 +178,14 @@ public final class OnnxExporter {
             long total = 0;
             for (WeightLayout.Entry e : WeightLayout.of(c)) total += st.tensor(e.name()).size() * st.tensor(e.name()).dtype().byteSize();
             var g = new OnnxGraph(ext);
-            var body = new DecoderGraph(c, st, g, options.onnxDataType(), progress, total);
+            var body = new DecoderGraph(c, st, g, options.onnxDataType(), options.weights(), options.blockSize(), progress, total);
             if (c.isSequenceClassifier()) {
                 buildClassifier(c, g, body);
             } else {
                 buildDecoder(c, g, body, options);
             }
             String doc = (c.isSequenceClassifier() ? "classifier " : "decoder ") + c.architecture() + " " + options.dtype()
+                    + " weights=" + options.weights().configName() + (options.weights().isQuantized() ? "/" + options.blockSize() : "")
                     + " layers=" + c.numHiddenLayers() + " hidden=" + c.hiddenSize()
                     + " heads=" + c.numAttentionHeads() + "/" + c.numKeyValueHeads() + " headDim=" + c.headDim();
             g.writeModel(onnxFile, c.isSequenceClassifier() ? "principia_classifier" : "principia_decoder", OPSET, "principia", doc);
@@ -215,8 +246,7 @@ public final class OnnxExporter {
             logitsShape = g.op("Concat", List.of(bs, g.int64s(v)), Attr.i("axis", 0));
         }
         x = body.finalNorm(x);
-        String head = c.tieWordEmbeddings() ? body.embedding() : body.weight("lm_head.weight", v, h);
-        String logits = body.toFloat(g.op("Gemm", List.of(x, head), Attr.i("transB", 1)));
+        String logits = body.toFloat(body.lmHead(x));
         if (c.finalLogitSoftcapping() > 0) logits = body.softcap(logits, c.finalLogitSoftcapping());
         g.opNamed("logits", "Reshape", List.of(logits, logitsShape));
     }

@@ -16,7 +16,8 @@ import java.util.List;
 
 /**
  * Builds an ONNX {@code ModelProto} from nodes, initializers and graph I/O, using the field numbers
- * of {@code onnx.proto} (IR version 8, default domain only).
+ * of {@code onnx.proto} (IR version 8; the default domain, plus ONNX Runtime's {@value #CONTRIB_DOMAIN}
+ * version 1 once a {@link #contribOp} is added).
  *
  * <p>Float initializers are {@link FloatSource}s: inline they become a lazy {@code raw_data} blob
  * (read while {@link #writeModel} streams the file, never held whole); with an {@link ExternalData}
@@ -26,7 +27,9 @@ import java.util.List;
 public final class OnnxGraph {
     public static final int IR_VERSION = 8;
     /** {@code TensorProto.DataType} values. */
-    public static final int FLOAT = 1, INT64 = 7, BOOL = 9, FLOAT16 = 10;
+    public static final int FLOAT = 1, UINT8 = 2, INT64 = 7, BOOL = 9, FLOAT16 = 10, BFLOAT16 = 16;
+    /** ONNX Runtime's contrib operator domain (e.g. {@code MatMulNBits}). */
+    public static final String CONTRIB_DOMAIN = "com.microsoft";
 
     // ModelProto
     private static final int MODEL_IR_VERSION = 1, MODEL_PRODUCER_NAME = 2, MODEL_PRODUCER_VERSION = 3,
@@ -36,7 +39,7 @@ public final class OnnxGraph {
     // GraphProto
     private static final int GRAPH_NODE = 1, GRAPH_NAME = 2, GRAPH_INITIALIZER = 5, GRAPH_INPUT = 11, GRAPH_OUTPUT = 12;
     // NodeProto
-    private static final int NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP_TYPE = 4, NODE_ATTRIBUTE = 5;
+    private static final int NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP_TYPE = 4, NODE_ATTRIBUTE = 5, NODE_DOMAIN = 7;
     // AttributeProto and AttributeProto.AttributeType
     private static final int ATTR_NAME = 1, ATTR_F = 2, ATTR_I = 3, ATTR_INTS = 8, ATTR_TYPE = 20;
     private static final int ATTR_TYPE_FLOAT = 1, ATTR_TYPE_INT = 2, ATTR_TYPE_INTS = 7;
@@ -78,14 +81,14 @@ public final class OnnxGraph {
             this.out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16);
         }
 
-        long append(FloatSource src, int dataType) throws IOException {
+        long append(ProtoMessage.Blob data) throws IOException {
             while (offset % ALIGN != 0) {
                 out.write(0);
                 offset++;
             }
             long start = offset;
-            writeFloats(out, src, dataType);
-            offset += src.size() * elementBytes(dataType);
+            data.writeTo(out);
+            offset += data.length();
             return start;
         }
 
@@ -101,6 +104,7 @@ public final class OnnxGraph {
     private final List<ProtoMessage> outputs = new ArrayList<>();
     private final ExternalData external;
     private int counter;
+    private boolean usesContrib;
 
     /** @param external side file for float initializers, or null to store them inline */
     public OnnxGraph(ExternalData external) {
@@ -118,6 +122,14 @@ public final class OnnxGraph {
         String[] out = new String[numOutputs];
         for (int i = 0; i < numOutputs; i++) out[i] = base + (numOutputs == 1 ? "" : "_" + i);
         node(base, opType, in, List.of(out), attrs);
+        return out;
+    }
+
+    /** Adds a node of the {@value #CONTRIB_DOMAIN} domain with one auto-named output, which it returns. */
+    public String contribOp(String opType, List<String> in, Attr... attrs) {
+        String out = op(opType, in, attrs);
+        nodes.get(nodes.size() - 1).string(NODE_DOMAIN, CONTRIB_DOMAIN);
+        usesContrib = true;
         return out;
     }
 
@@ -142,33 +154,41 @@ public final class OnnxGraph {
     }
 
     /**
-     * An initializer of {@code dataType} ({@link #FLOAT} or {@link #FLOAT16}, converted with round to
-     * nearest even) of shape {@code dims} with data from {@code src}; returns its name.
+     * An initializer of {@code dataType} ({@link #FLOAT}, or {@link #FLOAT16} / {@link #BFLOAT16}
+     * converted with round to nearest even) of shape {@code dims} with data from {@code src}; returns its name.
      */
     public String initializer(String name, int dataType, long[] dims, FloatSource src) throws IOException {
         long numel = 1;
         for (long d : dims) numel *= d;
         if (numel != src.size()) throw new IllegalArgumentException("initializer '" + name + "': shape needs " + numel + " floats, source has " + src.size());
-        var t = tensorHeader(name, dataType, dims);
         long bytes = src.size() * elementBytes(dataType);
+        return rawInitializer(name, dataType, dims, new ProtoMessage.Blob() {
+            @Override
+            public long length() {
+                return bytes;
+            }
+
+            @Override
+            public void writeTo(OutputStream out) throws IOException {
+                writeFloats(out, src, dataType);
+            }
+        });
+    }
+
+    /**
+     * An initializer of any {@code dataType} whose little-endian bytes {@code data} produces (exactly
+     * {@code numel * elementSize} of them, not checked here); streamed like float initializers.
+     */
+    public String rawInitializer(String name, int dataType, long[] dims, ProtoMessage.Blob data) throws IOException {
+        var t = tensorHeader(name, dataType, dims);
         if (external != null) {
-            long offset = external.append(src, dataType);
+            long offset = external.append(data);
             t.message(TENSOR_EXTERNAL_DATA, entry("location", external.location));
             t.message(TENSOR_EXTERNAL_DATA, entry("offset", Long.toString(offset)));
-            t.message(TENSOR_EXTERNAL_DATA, entry("length", Long.toString(bytes)));
+            t.message(TENSOR_EXTERNAL_DATA, entry("length", Long.toString(data.length())));
             t.varint(TENSOR_DATA_LOCATION, DATA_LOCATION_EXTERNAL);
         } else {
-            t.blob(TENSOR_RAW_DATA, new ProtoMessage.Blob() {
-                @Override
-                public long length() {
-                    return bytes;
-                }
-
-                @Override
-                public void writeTo(OutputStream out) throws IOException {
-                    writeFloats(out, src, dataType);
-                }
-            });
+            t.blob(TENSOR_RAW_DATA, data);
         }
         initializers.add(t);
         return name;
@@ -197,12 +217,14 @@ public final class OnnxGraph {
         return scalar(value, FLOAT);
     }
 
-    /** A 0-d constant of {@code dataType} ({@link #FLOAT} or {@link #FLOAT16}). */
+    /** A 0-d constant of {@code dataType} ({@link #FLOAT}, {@link #FLOAT16} or {@link #BFLOAT16}). */
     public String scalar(float value, int dataType) {
         String name = "const_" + (counter++);
         ByteBuffer b = ByteBuffer.allocate(elementBytes(dataType)).order(ByteOrder.LITTLE_ENDIAN);
         if (dataType == FLOAT16) {
             b.putShort(DType.floatToHalf(value));
+        } else if (dataType == BFLOAT16) {
+            b.putShort(DType.floatToBf16(value));
         } else {
             b.putFloat(value);
         }
@@ -213,7 +235,7 @@ public final class OnnxGraph {
     static int elementBytes(int dataType) {
         return switch (dataType) {
             case FLOAT -> Float.BYTES;
-            case FLOAT16 -> 2;
+            case FLOAT16, BFLOAT16 -> 2;
             default -> throw new IllegalArgumentException("not a float data type: " + dataType);
         };
     }
@@ -269,6 +291,7 @@ public final class OnnxGraph {
                 .string(MODEL_DOC_STRING, docString)
                 .message(MODEL_GRAPH, graph)
                 .message(MODEL_OPSET_IMPORT, new ProtoMessage().string(OPSET_DOMAIN, "").varint(OPSET_VERSION, opsetVersion));
+        if (usesContrib) model.message(MODEL_OPSET_IMPORT, new ProtoMessage().string(OPSET_DOMAIN, CONTRIB_DOMAIN).varint(OPSET_VERSION, 1));
         if (model.size() >= Integer.MAX_VALUE) {
             throw new IOException(file + ": model of " + model.size() + " bytes exceeds the 2 GiB protobuf limit; export with external data");
         }
@@ -288,6 +311,8 @@ public final class OnnxGraph {
             ByteBuffer b = buf[0].clear();
             if (dataType == FLOAT16) {
                 for (int i = 0; i < length; i++) b.putShort(2 * i, DType.floatToHalf(chunk[i]));
+            } else if (dataType == BFLOAT16) {
+                for (int i = 0; i < length; i++) b.putShort(2 * i, DType.floatToBf16(chunk[i]));
             } else {
                 b.asFloatBuffer().put(chunk, 0, length);
             }
