@@ -133,9 +133,9 @@ public final class ExportCache {
         }
     }
 
-    /** Bytes of the graph's weights under {@code options}: every checkpoint parameter at the exported element size. */
+    /** Bytes of the graph's weights under {@code options} ({@link WeightPrecision#weightBytes}). */
     public static long estimatedGraphBytes(ModelConfig c, OnnxExporter.Options options) {
-        return WeightLayout.numParameters(c) * (options.dtype() == DType.F16 ? 2 : 4);
+        return options.weights().weightBytes(c, options.blockSize());
     }
 
     /**

@@ -53,7 +53,8 @@ public enum WeightPrecision {
 
     /**
      * The CPU rule for {@code auto}: INT8 above {@value #AUTO_INT8_ABOVE_PARAMETERS} parameters (decode is
-     * memory-bound, and int8 weights move a quarter of fp32's bytes at ≥ 99 % top-1 agreement), else FP32
+     * memory-bound, and int8 weights move about a quarter of fp32's bytes; agreement with fp32 is measured in
+     * WeightPrecisionAgreementTest), else FP32
      * (small models are fast enough and need no quantization error).
      */
     public static WeightPrecision auto(long numParameters) {

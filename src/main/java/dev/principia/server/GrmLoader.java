@@ -18,6 +18,7 @@ import dev.principia.model.MemoryPlan;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.ModelDirectory;
 import dev.principia.model.WeightLayout;
+import dev.principia.model.WeightPrecision;
 import dev.principia.model.onnx.OnnxExporter;
 
 /**
@@ -27,7 +28,7 @@ import dev.principia.model.onnx.OnnxExporter;
  */
 final class GrmLoader {
     /** Precision names, largest first: the order a refusal suggests smaller ones in. */
-    static final List<String> PRECISIONS_BY_SIZE = List.of("fp32", "fp16", "bf16", "int8", "int4");
+    static final List<String> PRECISIONS_BY_SIZE = java.util.Arrays.stream(WeightPrecision.values()).map(WeightPrecision::configName).toList();
     /** Staging copies of the KV pool one ONNX Runtime call may hold (past and present of a whole decode group). */
     static final int PLAIN_KV_STAGING_COPIES = 2;
 
@@ -42,11 +43,12 @@ final class GrmLoader {
         ModelConfig c = model.config();
         PrincipiaConfig.Engine ec = config.engine();
         int maxModelLen = Math.min(ec.maxModelLen(), c.maxPositionEmbeddings());
-        String precision = precision(config.backend().weights(), WeightLayout.numParameters(c), log);
-        OnnxExporter.Options options = ExportCache.SERVING.withDtype(precision.equals("fp16") ? DType.F16 : DType.F32);
+        WeightPrecision weights = precision(config.backend().weights(), WeightLayout.numParameters(c), log);
+        OnnxExporter.Options options = ExportCache.SERVING.withWeights(weights);
+        String precision = weights.configName();
         Path preExported = preExported(model);
         Map<String, Long> sizes = new LinkedHashMap<>();
-        for (String p : PRECISIONS_BY_SIZE) sizes.put(p, weightBytes(c, p));
+        for (WeightPrecision p : WeightPrecision.values()) sizes.put(p.configName(), p.weightBytes(c, options.blockSize()));
         if (preExported != null && !model.embeddedDefault()) {
             precision = "pre-exported";
             sizes.put(precision, graphBytes(preExported));
@@ -99,32 +101,19 @@ final class GrmLoader {
         };
     }
 
-    /** {@code principia.backend.weights} resolved: auto = int8 above 1 B parameters on CPU, else fp32. */
-    static String precision(String configured, long numParameters, Consumer<String> log) {
-        String p = configured.trim().toLowerCase(Locale.ROOT);
-        if (p.equals("auto")) {
-            String chosen = numParameters > 1_000_000_000L ? "int8" : "fp32";
-            log.accept(String.format(Locale.ROOT, "weights: auto chose %s for %.2f B parameters on CPU (int8 above 1 B)", chosen, numParameters / 1e9));
-            p = chosen;
+    /** {@code principia.backend.weights} resolved; auto's choice is logged. */
+    static WeightPrecision precision(String configured, long numParameters, Consumer<String> log) {
+        WeightPrecision p;
+        try {
+            p = WeightPrecision.resolve(configured, numParameters);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("principia.backend.weights: " + e.getMessage(), e);
         }
-        if (!PRECISIONS_BY_SIZE.contains(p)) {
-            throw new IllegalArgumentException("principia.backend.weights=" + configured + " is not one of auto, " + String.join(", ", PRECISIONS_BY_SIZE));
-        }
-        if (!p.equals("fp32") && !p.equals("fp16")) {
-            throw new IllegalArgumentException("principia.backend.weights=" + p + " is not served yet; use fp32 or fp16");
+        if (configured.strip().equalsIgnoreCase("auto")) {
+            log.accept(String.format(Locale.ROOT, "weights: auto chose %s for %.2f B parameters on CPU (int8 above %.0f B)", p.configName(),
+                    numParameters / 1e9, WeightPrecision.AUTO_INT8_ABOVE_PARAMETERS / 1e9));
         }
         return p;
-    }
-
-    static long weightBytes(ModelConfig c, String precision) {
-        long params = WeightLayout.numParameters(c);
-        return switch (precision) {
-            case "fp32" -> 4 * params;
-            case "fp16", "bf16" -> 2 * params;
-            case "int8" -> params + params / 8;
-            case "int4" -> params / 2 + params / 8;
-            default -> throw new IllegalArgumentException(precision);
-        };
     }
 
     private static Path preExported(ModelDirectory model) {
