@@ -11,13 +11,15 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Exports an HF model directory (config.json + safetensors) to ONNX, using only standard opset-17
- * operators (no contrib ops, so TensorRT can build it). Two graphs: the causal-LM decoder with KV-cache
- * I/O ({@link #exportDecoder}) and the sequence classifier, prefill only ({@link #exportClassifier}).
+ * Exports an HF model directory (config.json + safetensors) to ONNX. Two graphs: the causal-LM decoder with
+ * KV-cache I/O ({@link #exportDecoder}) and the sequence classifier, prefill only ({@link #exportClassifier}).
  * Weights and activations are fp32 or fp16 ({@link Options#dtype}); see {@link DecoderGraph} for the
- * numerics (norms and softmax in fp32, as HF).
+ * numerics (norms and softmax in fp32, as HF). The decoder's attention comes in two spellings
+ * ({@link Options#attention}): {@link Attention#PLAIN}, standard opset-17 operators only (no contrib ops, so
+ * TensorRT can build it; the reference), and {@link Attention#GQA}, ONNX Runtime's {@code com.microsoft}
+ * operators ({@link GqaDecoder}); their I/O differs as below.
  *
- * <p>Decoder I/O, Optimum-style (B batch, S new tokens, P past positions, T = P + S; "act" = the dtype):
+ * <p>Decoder I/O, {@link Attention#PLAIN}, Optimum-style (B batch, S new tokens, P past positions, T = P + S; "act" = the dtype):
  * <pre>
  *   input_ids                  int64 [B, S]
  *   attention_mask             int64 [B, T]     1 = attend, 0 = padding
@@ -29,6 +31,23 @@ import java.util.List;
  * Key j is visible to new token i (at key index P + i) iff {@code j <= P + i}, {@code attention_mask[b, j] == 1}
  * and, on sliding-window layers, {@code j > P + i - window}; hidden scores become -1e9 (not -inf), so a
  * fully masked row yields finite values. Keys are stored after RoPE.
+ *
+ * <p>Decoder I/O, {@link Attention#GQA} (fp32). Rows are RIGHT-aligned: row b holds L_b past positions at
+ * cache indices {@code [0, L_b)}; C is the cache buffers' capacity (any, at least {@code total_sequence_length}):
+ * <pre>
+ *   input_ids                  int64 [B, S]
+ *   seqlens_k                  int32 [B]        L_b + S - 1 (row b's length after this call, minus one)
+ *   total_sequence_length      int32 scalar     max_b (L_b + S)
+ *   past_key_values.{i}.key    float [B, kvHeads, C, headDim]   (and .value) indices [0, L_b) of row b valid
+ *   logits                     float [B, S, vocab]   ([B, 1, vocab] with lastPositionLogitsOnly: index S - 1)
+ *   present.{i}.key            float [B, kvHeads, max(C, total_sequence_length), headDim]   (and .value)
+ * </pre>
+ * The new keys and values go to indices {@code [L_b, L_b + S)}; RoPE positions are {@code L_b + j}, taken
+ * from {@code seqlens_k} (there is no position_ids or attention_mask). When {@code present} is bound to the
+ * memory of {@code past} (same buffer, so same C), ONNX Runtime writes only those S positions, in place, and
+ * leaves the rest of the buffer as it was; otherwise it copies {@code [0, L_b)} of past into a zeroed present.
+ * ONNX Runtime accepts three call shapes: decode (S = 1, any B), first prompts (S == total_sequence_length,
+ * every L_b = 0, shorter rows right-padded) and a chunk on a past (S > 1 with past: B = 1 only).
  *
  * <p>Classifier I/O (right padding; row b's last token is at {@code sum(attention_mask[b]) - 1}):
  * <pre>
@@ -50,14 +69,29 @@ import java.util.List;
 public final class OnnxExporter {
     public static final int OPSET = 17;
 
+    /** How a decoder's attention is spelled. */
+    public enum Attention {
+        /** Standard opset-17 operators, KV concatenated per call (the reference; what TensorRT parses). */
+        PLAIN,
+        /** ONNX Runtime's {@code com.microsoft} GroupQueryAttention, with a KV buffer it can update in place (CPU-fast). */
+        GQA
+    }
+
     /**
      * @param externalData            put weights in {@code <onnx file>.data} (required above 2 GiB)
      * @param lastPositionLogitsOnly  compute logits for the last position only ([B, 1, vocab]); decoder only
      * @param dtype                   {@link DType#F32} or {@link DType#F16}: weights, activations and KV cache
+     * @param attention               the decoder's attention graph ({@link Attention#GQA}: F32 only); classifiers are always plain
      */
-    public record Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype) {
+    public record Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype, Attention attention) {
         public Options {
             if (dtype != DType.F32 && dtype != DType.F16) throw new IllegalArgumentException("export dtype must be F32 or F16, got " + dtype);
+            if (attention == null) throw new IllegalArgumentException("attention must be set");
+            if (attention == Attention.GQA && dtype != DType.F32) throw new IllegalArgumentException("GQA export is F32 only, got " + dtype);
+        }
+
+        public Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype) {
+            this(externalData, lastPositionLogitsOnly, dtype, Attention.PLAIN);
         }
 
         public Options(boolean externalData, boolean lastPositionLogitsOnly) {
@@ -69,7 +103,11 @@ public final class OnnxExporter {
         }
 
         public Options withDtype(DType newDtype) {
-            return new Options(externalData, lastPositionLogitsOnly, newDtype);
+            return new Options(externalData, lastPositionLogitsOnly, newDtype, attention);
+        }
+
+        public Options withAttention(Attention newAttention) {
+            return new Options(externalData, lastPositionLogitsOnly, dtype, newAttention);
         }
 
         /** The ONNX {@code TensorProto.DataType} of weights and activations. */
@@ -164,31 +202,44 @@ public final class OnnxExporter {
     }
 
     private static void buildDecoder(ModelConfig c, OnnxGraph g, DecoderGraph body, Options options) throws IOException {
-        int h = c.hiddenSize(), d = c.headDim(), kv = c.numKeyValueHeads(), v = c.vocabSize(), act = options.onnxDataType();
+        int d = c.headDim(), kv = c.numKeyValueHeads(), v = c.vocabSize(), act = options.onnxDataType();
+        boolean gqa = options.attention() == Attention.GQA;
         g.input("input_ids", OnnxGraph.INT64, "batch", "seq");
-        g.input("attention_mask", OnnxGraph.INT64, "batch", "total");
-        g.input("position_ids", OnnxGraph.INT64, "batch", "seq");
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            g.input(pastKey(i), act, "batch", kv, "past", d);
-            g.input(pastValue(i), act, "batch", kv, "past", d);
-        }
-        g.output("logits", OnnxGraph.FLOAT, "batch", options.lastPositionLogitsOnly() ? 1 : "seq", v);
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            g.output(presentKey(i), act, "batch", kv, "total", d);
-            g.output(presentValue(i), act, "batch", kv, "total", d);
-        }
         String bs = g.op("Shape", List.of("input_ids"));
-        String x = body.embed("input_ids");
-        body.ropeTables("position_ids");
-        String idx1 = g.int64Scalar(1);
-        String s = g.op("Gather", List.of(bs, idx1), Attr.i("axis", 0));
-        String t = g.op("Gather", List.of(g.op("Shape", List.of("attention_mask")), idx1), Attr.i("axis", 0));
-        String keyIdx = g.op("Range", List.of(g.int64Scalar(0), t, g.int64Scalar(1)));
-        String queryIdx = g.op("Range", List.of(g.op("Sub", List.of(t, s)), t, g.int64Scalar(1)));
-        body.masks(keyIdx, queryIdx, "attention_mask");
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
-            x = body.layer(l, x, bs, new String[]{pastKey(l), pastValue(l)}, new String[]{presentKey(l), presentValue(l)});
+        g.output("logits", OnnxGraph.FLOAT, "batch", options.lastPositionLogitsOnly() ? 1 : "seq", v);
+        String x;
+        if (gqa) {
+            GqaDecoder.declarePresent(c, g, act);
+            x = GqaDecoder.build(c, g, body, act, bs);
+        } else {
+            g.input("attention_mask", OnnxGraph.INT64, "batch", "total");
+            g.input("position_ids", OnnxGraph.INT64, "batch", "seq");
+            for (int i = 0; i < c.numHiddenLayers(); i++) {
+                g.input(pastKey(i), act, "batch", kv, "past", d);
+                g.input(pastValue(i), act, "batch", kv, "past", d);
+            }
+            for (int i = 0; i < c.numHiddenLayers(); i++) {
+                g.output(presentKey(i), act, "batch", kv, "total", d);
+                g.output(presentValue(i), act, "batch", kv, "total", d);
+            }
+            x = body.embed("input_ids");
+            body.ropeTables("position_ids");
+            String idx1 = g.int64Scalar(1);
+            String s = g.op("Gather", List.of(bs, idx1), Attr.i("axis", 0));
+            String t = g.op("Gather", List.of(g.op("Shape", List.of("attention_mask")), idx1), Attr.i("axis", 0));
+            String keyIdx = g.op("Range", List.of(g.int64Scalar(0), t, g.int64Scalar(1)));
+            String queryIdx = g.op("Range", List.of(g.op("Sub", List.of(t, s)), t, g.int64Scalar(1)));
+            body.masks(keyIdx, queryIdx, "attention_mask");
+            for (int l = 0; l < c.numHiddenLayers(); l++) {
+                x = body.layer(l, x, bs, new String[]{pastKey(l), pastValue(l)}, new String[]{presentKey(l), presentValue(l)});
+            }
         }
+        logits(c, g, body, options, x, bs);
+    }
+
+    /** The final norm, the head and its soft-cap on x [B*S, hidden], as graph output {@code logits}. */
+    private static void logits(ModelConfig c, OnnxGraph g, DecoderGraph body, Options options, String x, String bs) throws IOException {
+        int h = c.hiddenSize(), v = c.vocabSize();
         String logitsShape;
         if (options.lastPositionLogitsOnly()) {
             String x3 = g.op("Reshape", List.of(x, g.op("Concat", List.of(bs, g.int64s(h)), Attr.i("axis", 0))));
