@@ -22,7 +22,8 @@ import dev.principia.model.onnx.OnnxExporter;
  *
  * <p>Usage: {@code benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]}; settings as system properties (e.g. in
  * {@code JAVA_TOOL_OPTIONS}): {@code bench.threads}, {@code bench.sizes} (default 1,4,8,16,32),
- * {@code bench.decodeTokens} (64), and {@code bench.dir}, which keeps exported models between runs.
+ * {@code bench.decodeTokens} (64), and {@code bench.dir}, which keeps exported models between runs. Heap and
+ * direct memory are read after the last step (heap after a GC), with the backend and its KV still open.
  */
 public final class BackendStepBenchmark {
     public static void main(String[] args) throws Exception {
@@ -40,7 +41,7 @@ public final class BackendStepBenchmark {
                 OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.ExportCache.SERVING);
             }
             ModelConfig config = shape.spec().toConfig();
-            System.out.printf(Locale.ROOT, "## %s%n| seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) |%n|---:|---:|---:|---:|---:|---:|%n", name);
+            System.out.printf(Locale.ROOT, "## %s%n| seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) | heap MB | direct MB |%n|---:|---:|---:|---:|---:|---:|---:|---:|%n", name);
             double single = 0;
             for (int n : sizes) {
                 try (OnnxBackend backend = new OnnxBackend(onnx, config, new OnnxBackend.Options(threads, 64, 1024))) {
@@ -52,7 +53,13 @@ public final class BackendStepBenchmark {
                     double med = t[t.length / 2] / 1e6, min = t[0] / 1e6, cpuMed = cpu[cpu.length / 2] / 1e6;
                     double tps = n / med * 1e3;
                     if (n == sizes[0]) single = tps / n;
-                    System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f | %.2f | %.2f |%n", n, med, min, tps, tps / single, cpuMed);
+                    System.gc();
+                    Thread.sleep(200); // direct buffers of earlier backends are released by a cleaner after the GC
+                    System.gc();
+                    double heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0;
+                    double directMb = java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
+                            .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed).sum() / 1048576.0;
+                    System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.0f |%n", n, med, min, tps, tps / single, cpuMed, heapMb, directMb);
                 }
             }
         }

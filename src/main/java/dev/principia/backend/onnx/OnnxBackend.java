@@ -1,5 +1,6 @@
 package dev.principia.backend.onnx;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -13,7 +14,6 @@ import dev.principia.model.ModelConfig;
 import dev.principia.model.onnx.OnnxExporter;
 
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -23,23 +23,25 @@ import java.util.List;
 
 /**
  * Runs a decoder exported by {@link OnnxExporter} (or an Optimum-style export with the same I/O names)
- * on ONNX Runtime's CPU provider.
- *
- * <p>KV layout: each used slot holds, per layer, one key and one value array laid out
- * {@code [numKvHeads, capacity, headDim]} (see {@link KvSlot}); positions {@code [0, length)} are valid.
- * Capacity doubles on demand up to {@code maxPositions}.
+ * on ONNX Runtime's CPU provider. The KV cache is a {@link PagedKvCache}: blocks of 16 positions in direct
+ * memory, off the Java heap, in the graph's {@code past_key_values} element type (fp32, fp16 or bf16), sized in
+ * bytes ({@link Options#kvCacheBytes}); this class holds only the ORT call.
  *
  * <p>Execution: entries with one token are run together in one call, their pasts left-padded to the
  * longest past P and the padding hidden by {@code attention_mask} zeros; entries with several tokens
  * run one call each (B = 1). Every input and output tensor lies in a reused direct buffer that ONNX
- * Runtime reads or writes in place ({@link KvBuffers}). Copy costs per call, per layer and K/V, in floats
+ * Runtime reads or writes in place ({@link KvBuffers}). Copy costs per call, per layer and K/V, in elements
  * (T = P + S): the graph's Concat writes {@code present} ({@code B*kvHeads*T*headDim}); the S new
  * positions go into the slots ({@code B*kvHeads*S*headDim}); the pasts are packed from the slots
  * ({@code B*kvHeads*P*headDim}) except for a decode call that continues the previous one — same slots,
  * same order, each one position further, untouched in between ({@link DecodeLayout}) — which reads the
  * previous call's {@code present} as its past. Logits cost {@code B*vocab} floats (last-position
- * exports; else {@code B*S*vocab}). {@link #copyKv} copies {@code numTokens} positions of every layer;
- * growing a slot re-lays its arrays.
+ * exports; else {@code B*S*vocab}). {@link #copyKv} copies whole blocks; growth takes blocks, never moves.
+ *
+ * <p>Staging limit: no per-layer past/present buffer nor the logits buffer passes
+ * {@link KvBuffers#MAX_BUFFER_BYTES} (1 GiB). A decode group that would need more is split into several calls;
+ * a single entry that would need more (B = 1: {@code kvHeads*T*headDim*elementBytes}, or its logits) is refused
+ * with a {@link BackendException} before anything changes.
  *
  * <p>Not thread-safe, as {@link Backend} allows.
  */
@@ -53,17 +55,27 @@ public final class OnnxBackend implements Backend {
      *                       wake-up latency on dedicated cores but takes them from the caller and other
      *                       processes: on a shared 2-core machine at 16 decoding sequences, median steps
      *                       were ~1.5-2x slower with it
+     * @param kvCacheBytes   KV pool in bytes of direct memory, allocated up front (rounded down to whole blocks; see
+     *                       {@link BackendInfo#kvCacheTokens()} for what it holds); 0 derives enough for every slot at
+     *                       {@code maxPositions}, allocated as used. Direct memory is capped by
+     *                       {@code -XX:MaxDirectMemorySize} (default: the maximum heap)
      */
-    public record Options(int intraOpThreads, int maxSlots, int maxPositions, boolean allowSpinning) {
+    public record Options(int intraOpThreads, int maxSlots, int maxPositions, boolean allowSpinning, long kvCacheBytes) {
         public Options {
             if (intraOpThreads < 0) throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
             if (maxSlots <= 0) throw new IllegalArgumentException("maxSlots must be > 0, got " + maxSlots);
             if (maxPositions <= 0) throw new IllegalArgumentException("maxPositions must be > 0, got " + maxPositions);
+            if (kvCacheBytes < 0) throw new IllegalArgumentException("kvCacheBytes must be >= 0 (0 = derived), got " + kvCacheBytes);
         }
 
-        /** Without spinning. */
+        /** KV pool derived from the slots and positions. */
+        public Options(int intraOpThreads, int maxSlots, int maxPositions, boolean allowSpinning) {
+            this(intraOpThreads, maxSlots, maxPositions, allowSpinning, 0);
+        }
+
+        /** Without spinning; KV pool derived from the slots and positions. */
         public Options(int intraOpThreads, int maxSlots, int maxPositions) {
-            this(intraOpThreads, maxSlots, maxPositions, false);
+            this(intraOpThreads, maxSlots, maxPositions, false, 0);
         }
     }
 
@@ -71,7 +83,9 @@ public final class OnnxBackend implements Backend {
     private final OrtSession session;
     private final BackendInfo info;
     private final int numLayers, numKvHeads, headDim, vocabSize;
-    private final KvSlot[] slots;
+    private final OnnxJavaType kvType;
+    private final int kvElementBytes;
+    private final PagedKvCache kv;
     private final boolean lastPositionLogitsOnly;
     /** Decode calls read past from one and write present to the other, then swap; prefill calls use their own pair. */
     private KvBuffers decodePast, decodePresent;
@@ -81,6 +95,11 @@ public final class OnnxBackend implements Backend {
     private ByteBuffer logitsBuffer;
 
     public OnnxBackend(Path onnxFile, ModelConfig config, Options options) {
+        this(onnxFile, config, options, 0);
+    }
+
+    /** @param maxSegmentBytes KV segment limit; 0 = {@link PagedKvCache}'s default */
+    OnnxBackend(Path onnxFile, ModelConfig config, Options options, long maxSegmentBytes) {
         if (options.maxPositions() > config.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("maxPositions " + options.maxPositions() + " exceeds the model's max_position_embeddings "
                     + config.maxPositionEmbeddings());
@@ -89,9 +108,6 @@ public final class OnnxBackend implements Backend {
         this.numKvHeads = config.numKeyValueHeads();
         this.headDim = config.headDim();
         this.vocabSize = config.vocabSize();
-        this.info = new BackendInfo("onnxruntime-cpu", vocabSize, numLayers, numKvHeads, headDim,
-                options.maxPositions(), options.maxSlots());
-        this.slots = new KvSlot[options.maxSlots()];
         this.decodePast = new KvBuffers(numLayers);
         this.decodePresent = new KvBuffers(numLayers);
         this.prefillPast = new KvBuffers(numLayers);
@@ -100,6 +116,41 @@ public final class OnnxBackend implements Backend {
         this.session = OrtSessions.open(onnxFile, options.intraOpThreads(), options.allowSpinning());
         checkNames(onnxFile);
         this.lastPositionLogitsOnly = logitsPositionsFixedAtOne();
+        this.kvType = pastType(onnxFile);
+        this.kvElementBytes = kvType == OnnxJavaType.FLOAT ? Float.BYTES : 2;
+        try {
+            this.kv = new PagedKvCache(numLayers, numKvHeads, headDim, kvElementBytes, options.maxSlots(), options.maxPositions(),
+                    options.kvCacheBytes(), maxSegmentBytes);
+        } catch (RuntimeException e) {
+            closeQuietly();
+            throw e;
+        }
+        this.info = new BackendInfo("onnxruntime-cpu", vocabSize, numLayers, numKvHeads, headDim, options.maxPositions(),
+                options.maxSlots(), kvTypeName(kvType), kv.kvCacheBytes(), kv.bytesPerToken(), kv.capacityTokens());
+    }
+
+    /** The element type of {@code past_key_values}: FLOAT, FLOAT16 or BFLOAT16 (the KV cache stores it as is). */
+    private OnnxJavaType pastType(Path onnxFile) {
+        OnnxJavaType type;
+        try {
+            type = ((ai.onnxruntime.TensorInfo) session.getInputInfo().get(OnnxExporter.pastKey(0)).getInfo()).type;
+        } catch (OrtException | ClassCastException e) {
+            closeQuietly();
+            throw new IllegalArgumentException(onnxFile + ": cannot read the type of " + OnnxExporter.pastKey(0), e);
+        }
+        if (type != OnnxJavaType.FLOAT && type != OnnxJavaType.FLOAT16 && type != OnnxJavaType.BFLOAT16) {
+            closeQuietly();
+            throw new IllegalArgumentException(onnxFile + ": past_key_values of type " + type + "; expected float, float16 or bfloat16");
+        }
+        return type;
+    }
+
+    private static String kvTypeName(OnnxJavaType type) {
+        return switch (type) {
+            case FLOAT16 -> "float16";
+            case BFLOAT16 -> "bfloat16";
+            default -> "float32";
+        };
     }
 
     /** Whether the graph's {@code logits} is {@code [B, 1, vocab]} (a last-position-only export) rather than {@code [B, S, vocab]}. */
@@ -136,38 +187,62 @@ public final class OnnxBackend implements Backend {
     public BatchResult execute(Batch batch) {
         List<Batch.Entry> entries = batch.entries();
         for (Batch.Entry e : entries) validate(e);
+        for (Batch.Entry e : entries) kv.slot(e.slot()).truncate(e.startPosition());
+        kv.reserve(entries);
         float[][] logits = new float[entries.size()][];
         var decodeIdx = new ArrayList<Integer>();
         for (int i = 0; i < entries.size(); i++) {
-            Batch.Entry e = entries.get(i);
-            slot(e.slot()).truncate(e.startPosition());
-            if (e.tokenIds().length == 1) {
+            if (entries.get(i).tokenIds().length == 1) {
                 decodeIdx.add(i);
             } else {
-                logits[i] = run(List.of(e))[0];
+                logits[i] = run(List.of(entries.get(i)))[0];
             }
         }
-        if (!decodeIdx.isEmpty()) {
-            List<Batch.Entry> group = new ArrayList<>(decodeIdx.size());
-            for (int i : decodeIdx) group.add(entries.get(i));
+        for (int from = 0; from < decodeIdx.size(); ) {
+            int to = decodeGroupEnd(entries, decodeIdx, from);
+            List<Batch.Entry> group = new ArrayList<>(to - from);
+            for (int j = from; j < to; j++) group.add(entries.get(decodeIdx.get(j)));
             float[][] out = run(group);
-            for (int j = 0; j < decodeIdx.size(); j++) logits[decodeIdx.get(j)] = out[j];
+            for (int j = from; j < to; j++) logits[decodeIdx.get(j)] = out[j - from];
+            from = to;
         }
         return new BatchResult(logits);
     }
 
+    /** End (exclusive) of the decode call starting at {@code decodeIdx[from]}: as many entries as keep its staging within the limit. */
+    private int decodeGroupEnd(List<Batch.Entry> entries, List<Integer> decodeIdx, int from) {
+        int to = from, total = 0;
+        while (to < decodeIdx.size()) {
+            int t = Math.max(total, entries.get(decodeIdx.get(to)).startPosition() + 1);
+            if (to > from && stagingBytes(to - from + 1, t) > KvBuffers.MAX_BUFFER_BYTES) break;
+            total = t;
+            to++;
+        }
+        return to;
+    }
+
+    /** Bytes of one layer's K (or V) {@code present} for B entries of T positions. */
+    private long stagingBytes(int b, int total) {
+        return (long) b * numKvHeads * total * headDim * kvElementBytes;
+    }
+
     private void validate(Batch.Entry e) {
-        if (e.slot() >= slots.length) throw new IllegalArgumentException("slot " + e.slot() + " is beyond maxSlots " + slots.length);
+        if (e.slot() >= kv.numSlots()) throw new IllegalArgumentException("slot " + e.slot() + " is beyond maxSlots " + kv.numSlots());
         int have = kvLength(e.slot());
+        int s = e.tokenIds().length, total = e.startPosition() + s;
         if (e.startPosition() > have) {
             throw new IllegalArgumentException("slot " + e.slot() + " holds " + have + " positions, entry starts at " + e.startPosition());
         }
-        if (e.startPosition() + e.tokenIds().length > info.maxPositions()) {
-            throw new IllegalArgumentException("slot " + e.slot() + ": " + (e.startPosition() + e.tokenIds().length)
-                    + " positions exceed maxPositions " + info.maxPositions());
+        if (total > info.maxPositions()) {
+            throw new IllegalArgumentException("slot " + e.slot() + ": " + total + " positions exceed maxPositions " + info.maxPositions());
         }
         for (int t : e.tokenIds()) {
             if (t < 0 || t >= vocabSize) throw new IllegalArgumentException("token id " + t + " outside [0, " + vocabSize + ")");
+        }
+        long staging = stagingBytes(1, total), logitsBytes = (long) logitsPositions(s) * vocabSize * Float.BYTES;
+        if (staging > KvBuffers.MAX_BUFFER_BYTES || logitsBytes > KvBuffers.MAX_BUFFER_BYTES) {
+            throw new BackendException("slot " + e.slot() + ": " + total + " positions need a " + staging + "-byte present buffer per layer and "
+                    + logitsBytes + " bytes of logits; one staging buffer is limited to " + KvBuffers.MAX_BUFFER_BYTES + " bytes");
         }
     }
 
@@ -183,14 +258,14 @@ public final class OnnxBackend implements Backend {
         int[] lengths = new int[b];
         int past = 0;
         for (int i = 0; i < b; i++) {
-            groupSlots[i] = slot(group.get(i).slot());
+            groupSlots[i] = kv.slot(group.get(i).slot());
             lengths[i] = group.get(i).startPosition();
             past = Math.max(past, lengths[i]);
         }
         int total = past + s;
         boolean decode = s == 1;
         KvBuffers pastBufs = decode ? decodePast : prefillPast, presentBufs = decode ? decodePresent : prefillPresent;
-        if (!decode || layout == null || !layout.holds(group, groupSlots)) pastBufs.pack(groupSlots, lengths, past, numKvHeads, headDim);
+        if (!decode || layout == null || !layout.holds(group, groupSlots)) kv.gather(groupSlots, lengths, past, pastBufs);
         if (decode) layout = null; // the decode buffers are overwritten below; a failed call leaves no layout
         long[] ids = new long[b * s], pos = new long[b * s], mask = new long[b * total];
         for (int i = 0; i < b; i++) {
@@ -208,12 +283,12 @@ public final class OnnxBackend implements Backend {
             inputs.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[]{b, total}));
             inputs.put("position_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(pos), new long[]{b, s}));
             long[] pastShape = {b, numKvHeads, past, headDim}, presentShape = {b, numKvHeads, total, headDim};
-            int pastFloats = b * numKvHeads * past * headDim, presentFloats = b * numKvHeads * total * headDim;
+            long pastBytes = stagingBytes(b, past), presentBytes = stagingBytes(b, total);
             for (int l = 0; l < numLayers; l++) {
-                inputs.put(OnnxExporter.pastKey(l), OnnxTensor.createTensor(env, pastBufs.view(l, true, pastFloats), pastShape));
-                inputs.put(OnnxExporter.pastValue(l), OnnxTensor.createTensor(env, pastBufs.view(l, false, pastFloats), pastShape));
-                outputs.put(OnnxExporter.presentKey(l), OnnxTensor.createTensor(env, presentBufs.view(l, true, presentFloats), presentShape));
-                outputs.put(OnnxExporter.presentValue(l), OnnxTensor.createTensor(env, presentBufs.view(l, false, presentFloats), presentShape));
+                inputs.put(OnnxExporter.pastKey(l), tensor(pastBufs.view(l, true, pastBytes), pastShape));
+                inputs.put(OnnxExporter.pastValue(l), tensor(pastBufs.view(l, false, pastBytes), pastShape));
+                outputs.put(OnnxExporter.presentKey(l), tensor(presentBufs.view(l, true, presentBytes), presentShape));
+                outputs.put(OnnxExporter.presentValue(l), tensor(presentBufs.view(l, false, presentBytes), presentShape));
             }
             outputs.put("logits", OnnxTensor.createTensor(env, logitsView(b * logitsPositions(s) * vocabSize),
                     new long[]{b, logitsPositions(s), vocabSize}));
@@ -225,13 +300,17 @@ public final class OnnxBackend implements Backend {
             outputs.values().forEach(OnnxTensor::close);
         }
         float[][] out = readLogits(b, logitsPositions(s));
-        keepNewPositions(group, groupSlots, presentBufs, past, s);
+        kv.scatter(presentBufs, group, groupSlots, past, s);
         if (decode) {
             decodePresent = decodePast;
             decodePast = presentBufs;
             layout = DecodeLayout.of(group, groupSlots);
         }
         return out;
+    }
+
+    private OnnxTensor tensor(ByteBuffer data, long[] shape) throws OrtException {
+        return OnnxTensor.createTensor(env, data, shape, kvType);
     }
 
     /** Positions per entry in {@code logits}: 1 for a last-position-only export, else S. */
@@ -241,7 +320,7 @@ public final class OnnxBackend implements Backend {
 
     private FloatBuffer logitsView(int numFloats) {
         if (logitsBuffer == null || logitsBuffer.capacity() < (long) numFloats * Float.BYTES) {
-            logitsBuffer = ByteBuffer.allocateDirect(numFloats * Float.BYTES).order(ByteOrder.nativeOrder());
+            logitsBuffer = DirectMemory.allocate((long) numFloats * Float.BYTES, "logits");
         }
         return logitsBuffer.clear().asFloatBuffer().limit(numFloats);
     }
@@ -256,53 +335,29 @@ public final class OnnxBackend implements Backend {
         return out;
     }
 
-    /** Copies each entry's S new positions from {@code present} [B, kvHeads, T, headDim] into its slot. */
-    private void keepNewPositions(List<Batch.Entry> group, KvSlot[] groupSlots, KvBuffers present, int past, int s) {
-        int b = group.size(), total = past + s;
-        for (int l = 0; l < numLayers; l++) {
-            for (int kv = 0; kv < 2; kv++) {
-                boolean key = kv == 0;
-                FloatBuffer buf = present.view(l, key, b * numKvHeads * total * headDim);
-                for (int i = 0; i < b; i++) {
-                    for (int h = 0; h < numKvHeads; h++) {
-                        buf.position(((i * numKvHeads + h) * total + past) * headDim);
-                        groupSlots[i].writeHead(l, key, h, group.get(i).startPosition(), s, buf);
-                    }
-                }
-            }
-        }
-        for (int i = 0; i < b; i++) groupSlots[i].setLength(group.get(i).startPosition() + s);
-    }
-
-    private KvSlot slot(int id) {
-        if (id < 0 || id >= slots.length) throw new IllegalArgumentException("slot " + id + " outside [0, " + slots.length + ")");
-        if (slots[id] == null) slots[id] = new KvSlot(numLayers, numKvHeads, headDim, info.maxPositions());
-        return slots[id];
-    }
-
     @Override
     public void copyKv(int srcSlot, int dstSlot, int numTokens) {
         int have = kvLength(srcSlot);
         if (numTokens < 0 || numTokens > have) {
             throw new IllegalArgumentException("cannot copy " + numTokens + " positions from slot " + srcSlot + " holding " + have);
         }
-        if (srcSlot == dstSlot) {
-            slot(srcSlot).truncate(numTokens);
-            return;
-        }
-        slots[dstSlot] = slot(srcSlot).copy(numTokens);
+        kvLength(dstSlot);
+        kv.copy(srcSlot, dstSlot, numTokens);
     }
 
     @Override
     public void freeKv(int slot) {
-        if (slot < 0 || slot >= slots.length) throw new IllegalArgumentException("slot " + slot + " outside [0, " + slots.length + ")");
-        slots[slot] = null;
+        kv.free(slot);
     }
 
     @Override
     public int kvLength(int slot) {
-        if (slot < 0 || slot >= slots.length) throw new IllegalArgumentException("slot " + slot + " outside [0, " + slots.length + ")");
-        return slots[slot] == null ? 0 : slots[slot].length();
+        return kv.length(slot);
+    }
+
+    /** The KV store, for tests in this package. */
+    PagedKvCache kvCache() {
+        return kv;
     }
 
     @Override

@@ -55,7 +55,7 @@ class OnnxBackendTest {
         return b.execute(new Batch(List.of(new Batch.Entry(slot, ids, start)))).logits()[0];
     }
 
-    private static double relDiff(float[] a, float[] b) {
+    static double relDiff(float[] a, float[] b) {
         double maxDiff = 0, maxRef = 0;
         for (int i = 0; i < a.length; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
