@@ -62,11 +62,7 @@ public final class GqaStepBenchmark {
     }
 
     static TinyModel.Spec spec(String name) {
-        return switch (name) {
-            case "110m" -> EngineBenchmark.shape("110m").spec();
-            case "110m-kv4" -> new TinyModel.Spec("llama", 32000, 768, 2048, 12, 12, 4, 64, 1024, 10000.0, false, 1, List.of(2), 0.02);
-            default -> throw new IllegalArgumentException("unknown shape " + name + " (110m, 110m-kv4)");
-        };
+        return EngineBenchmark.shape(name).spec();
     }
 
     private static double median(double[] ms) {

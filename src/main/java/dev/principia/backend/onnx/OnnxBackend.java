@@ -38,6 +38,11 @@ import java.util.List;
  * previous call's {@code present} as its past. Logits cost {@code B*vocab} floats (last-position
  * exports; else {@code B*S*vocab}). {@link #copyKv} copies whole blocks; growth takes blocks, never moves.
  *
+ * <p>A GroupQueryAttention export ({@link OnnxExporter.Attention#GQA}, recognised by its {@code seqlens_k} input)
+ * runs the same groups through {@link GqaStaging} instead: rows right-aligned in buffers that are both past and
+ * present, so ONNX Runtime writes the new positions in place and a continuing decode call copies no past at all.
+ * {@link #attention()} says which graph runs.
+ *
  * <p>Staging limit: no per-layer past/present buffer nor the logits buffer passes
  * {@link KvBuffers#MAX_BUFFER_BYTES} (1 GiB). A decode group that would need more is split into several calls;
  * a single entry that would need more (B = 1: {@code kvHeads*T*headDim*elementBytes}, or its logits) is refused
