@@ -5,6 +5,8 @@
 #   benchmark/run.sh gqa [110m|110m-kv4 ...]                    plain vs GQA decoder graph, ORT driven directly, 512-token contexts
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
 #   benchmark/run.sh bigexport [workDir] [layers] [fp32|fp16]   3.3 GB sharded bf16 checkpoint -> ONNX under -Xmx1g, then run
+#   benchmark/run.sh genmodel SHAPE DIR [seed]                  servable random-weight model of a real shape (tinyllama-1.1b, llama-0.56b, qwen2-7b, 110m)
+#   benchmark/run.sh serve --model DIR [--weights W] [--samples 4]  packaged server on a real-size checkpoint: export, SERVING, Score, peak RSS
 #   benchmark/run.sh overload [--seconds 60] [--factor 10]      open loop at factor x the sustainable rate; refusals, heap, RSS
 #   benchmark/run.sh drain [--rmb FILE] [--runs 3]              SIGTERM with 16 requests in flight; every answer exactly once
 #   benchmark/run.sh soak [--minutes 30]                        steady mixed load; heap, RSS, KV sampled every 30 s
@@ -25,18 +27,19 @@ root=$(pwd)
 (cd target && jar cfm bench-classpath.jar bench-manifest.txt)
 cp=target/bench-classpath.jar
 case "$what" in
-  overload|drain|soak)
+  overload|drain|soak|serve)
     ./mvnw -B -q -o package -DskipTests || ./mvnw -B -q package -DskipTests
     # The client starts the server as its child; should the client die, kill the server it recorded.
     rm -f target/bench-server.pid
     trap '[ -f target/bench-server.pid ] && kill -9 "$(cat target/bench-server.pid)" 2>/dev/null || true' EXIT INT TERM
-    main=$(case "$what" in overload) echo Overload ;; drain) echo Drain ;; soak) echo Soak ;; esac)
+    main=$(case "$what" in overload) echo Overload ;; drain) echo Drain ;; soak) echo Soak ;; serve) echo Serve ;; esac)
     java -Xmx1g -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$cp" "dev.principia.benchmark.$main" "$@"
     exit $? ;;
   engine) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
   step) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
   gqa) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.GqaStepBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
+  genmodel) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.GenModel "$@" ;;
   bigexport) exec java -Xmx1g -cp "$cp" dev.principia.benchmark.BigModelExport "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, step, gqa, load, bigexport, overload, drain, soak)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve)" >&2; exit 2 ;;
 esac

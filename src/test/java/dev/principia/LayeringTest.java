@@ -46,8 +46,10 @@ class LayeringTest {
     void onlyTheWiringClassOfTheServerKnowsModelsAndBackends() {
         noClasses().that().resideInAPackage("dev.principia.server..")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.ModelRuntime")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader$Loaded")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.principia.model..", "dev.principia.backend..")
-                .because("ModelRuntime loads models and backends; the gRPC layer sees the scorer and plain records")
+                .because("ModelRuntime (with GrmLoader) loads models and backends; the gRPC layer sees the scorer and plain records")
                 .check(classes);
     }
 

@@ -32,7 +32,12 @@ public final class MetaRm {
         List<int[]> sequences = new ArrayList<>(orders.size());
         for (int s = 0; s < orders.size(); s++) {
             String user = template.render(conversation, Permutations.present(responses, orders.get(s)), List.of(), texts.get(s));
-            int[] tokens = codec.encodeUserTurn(user, false);
+            int[] tokens;
+            try {
+                tokens = codec.encodeUserTurn(user, false);
+            } catch (IllegalArgumentException e) {
+                throw ScoringException.invalid("conversation", "the meta-RM's chat template cannot render this request: " + e.getMessage());
+            }
             if (tokens.length > model.maxTokens()) {
                 // keep the end, where the sample's scores are: the meta-RM reads the last token's state
                 tokens = java.util.Arrays.copyOfRange(tokens, tokens.length - model.maxTokens(), tokens.length);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -19,8 +18,8 @@ import dev.principia.model.onnx.OnnxGraphInputs;
  * Finds or makes the ONNX graph of a model directory: a pre-exported graph inside it when present
  * ({@link #PRE_EXPORTED}: our {@code onnx/model.onnx}, Optimum's and onnxruntime-genai's
  * {@code model.onnx}, Optimum's merged decoder), checked against {@code config.json}; else an export
- * under the cache directory keyed by the directory's path and its {@code config.json}'s modification
- * time, made once.
+ * under the cache directory keyed by the content of the weights and config ({@link ExportKey}), made once
+ * and published atomically.
  */
 public final class ExportCache {
     public static final String ONNX_SUBDIR = "onnx";
@@ -38,11 +37,36 @@ public final class ExportCache {
     private ExportCache() {
     }
 
+    /** Above this estimated graph size the export writes its weights as ONNX external data (protobuf stops at 2 GiB). */
+    public static final long EXTERNAL_DATA_ABOVE_BYTES = 1_500_000_000L;
+
+    /**
+     * The graph a model is served with.
+     *
+     * @param options what it was exported with, or null for a pre-exported graph found in the model directory
+     */
+    public record Export(Path onnx, OnnxExporter.Options options) {
+        public boolean preExported() {
+            return options == null;
+        }
+    }
+
+    /** {@link #ensure(ModelDirectory, Path, OnnxExporter.Options, Consumer)} with the {@link #SERVING} options. */
+    public static Path ensure(ModelDirectory model, Path cacheDir, Consumer<String> log) throws IOException {
+        return ensure(model, cacheDir, SERVING, log).onnx();
+    }
+
     /**
      * The graph to serve {@code model} with: a decoder with KV-cache I/O for causal LMs, a prefill-only
-     * classifier for {@code *ForSequenceClassification} models (meta-RM, scalar RM).
+     * classifier for {@code *ForSequenceClassification} models (meta-RM, scalar RM). A pre-exported graph
+     * inside the directory wins; else the export cached under {@code cacheDir/exports/<name>-<key>}, where
+     * the key is the {@link ExportKey content fingerprint} of the weights, config, exporter version and
+     * {@code requested} options; else a new export, made in a temporary directory beside it and published
+     * by one rename, so that a crash or a concurrent start never leaves a half-written graph behind the
+     * key. Weights go to external data when the graph would pass {@link #EXTERNAL_DATA_ABOVE_BYTES}
+     * ({@code requested.externalData()} forces it). Progress is logged every 10 %.
      */
-    public static Path ensure(ModelDirectory model, Path cacheDir, Consumer<String> log) throws IOException {
+    public static Export ensure(ModelDirectory model, Path cacheDir, OnnxExporter.Options requested, Consumer<String> log) throws IOException {
         boolean classifier = model.config().isSequenceClassifier();
         for (String candidate : PRE_EXPORTED) {
             Path inside = model.dir().resolve(candidate);
@@ -50,24 +74,68 @@ public final class ExportCache {
                 // classifier graphs are checked by OnnxClassifier when it opens them
                 if (!classifier) checkPreExported(inside, model.config(), model.dir().resolve(ModelConfig.FILE_NAME));
                 log.accept("using pre-exported ONNX graph " + inside);
-                return inside;
+                return new Export(inside, null);
             }
         }
-        Path abs = model.dir().toAbsolutePath().normalize();
-        long mtime = Files.getLastModifiedTime(abs.resolve(ModelConfig.FILE_NAME)).toMillis();
-        String key = HexFormat.of().toHexDigits(abs.toString().hashCode()) + "-" + Long.toHexString(mtime);
-        Path target = cacheDir.resolve("exports").resolve(model.name() + "-" + key).resolve(ONNX_FILE);
-        if (Files.isRegularFile(target)) return target;
-        log.accept("exporting " + model.dir() + " to ONNX at " + target);
-        Files.createDirectories(target.getParent());
-        Path tmp = target.resolveSibling(ONNX_FILE + ".partial");
-        if (classifier) {
-            OnnxExporter.exportClassifier(model.dir(), tmp, OnnxExporter.Options.defaults(), OnnxExporter.Progress.NONE);
-        } else {
-            OnnxExporter.exportDecoder(model.dir(), tmp, SERVING);
+        long estimate = estimatedGraphBytes(model.config(), requested);
+        OnnxExporter.Options options = requested.externalData() || estimate > EXTERNAL_DATA_ABOVE_BYTES
+                ? requested.withExternalData(true) : requested;
+        if (classifier) options = options.forClassifier();
+        String key = ExportKey.of(model.dir(), OnnxExporter.VERSION, options.toString());
+        Path exports = cacheDir.resolve("exports");
+        Path target = exports.resolve(model.name() + "-" + key);
+        if (Files.isRegularFile(target.resolve(ONNX_FILE))) return new Export(target.resolve(ONNX_FILE), options);
+        Files.createDirectories(exports);
+        removeAbandoned(exports, model.name() + "-" + key, log);
+        Path tmp = exports.resolve("." + model.name() + "-" + key + PARTIAL + ProcessHandle.current().pid());
+        DefaultModel.deleteTree(tmp);
+        Files.createDirectories(tmp);
+        log.accept(String.format(java.util.Locale.ROOT, "exporting %s to ONNX (%s, about %.2f GB%s) at %s", model.dir(), options.describe(),
+                estimate / 1e9, options.externalData() ? ", external data" : "", target));
+        try {
+            var progress = new ExportProgress(WeightLayout.of(model.config()).size(), log, System::nanoTime);
+            if (classifier) {
+                OnnxExporter.exportClassifier(model.dir(), tmp.resolve(ONNX_FILE), options, progress);
+            } else {
+                OnnxExporter.exportDecoder(model.dir(), tmp.resolve(ONNX_FILE), options, progress);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+                log.accept("another process published " + target + " first; using it");
+                DefaultModel.deleteTree(tmp);
+            }
+        } catch (IOException | RuntimeException e) {
+            DefaultModel.deleteTree(tmp);
+            throw e;
         }
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        return target;
+        return new Export(target.resolve(ONNX_FILE), options);
+    }
+
+    private static final String PARTIAL = ".partial-";
+
+    /** Deletes partial exports of {@code name} left by processes that no longer run. */
+    private static void removeAbandoned(Path exports, String name, Consumer<String> log) throws IOException {
+        try (var dirs = Files.list(exports)) {
+            for (Path p : dirs.toList()) {
+                String f = p.getFileName().toString();
+                if (!f.startsWith("." + name + PARTIAL)) continue;
+                long pid;
+                try {
+                    pid = Long.parseLong(f.substring(f.lastIndexOf('-') + 1));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false) && pid != ProcessHandle.current().pid()) continue;
+                log.accept("removing abandoned partial export " + p);
+                DefaultModel.deleteTree(p);
+            }
+        }
+    }
+
+    /** Bytes of the graph's weights under {@code options}: every checkpoint parameter at the exported element size. */
+    public static long estimatedGraphBytes(ModelConfig c, OnnxExporter.Options options) {
+        return WeightLayout.numParameters(c) * (options.dtype() == DType.F16 ? 2 : 4);
     }
 
     /**

@@ -8,5 +8,15 @@ package dev.principia.server;
  */
 record LoadedModel(String role, String name, String architecture, String directory, int numLayers, int hiddenSize,
                    int numAttentionHeads, int numKeyValueHeads, int vocabSize, int maxPositionEmbeddings, long numParameters,
-                   boolean embeddedDefault) {
+                   boolean embeddedDefault, Serving serving) {
+
+    /**
+     * How the model is served.
+     *
+     * @param weightPrecision {@code fp32} ... {@code int4}, or {@code pre-exported}
+     * @param kvCacheDtype    {@code fp32} or {@code fp16}; empty with {@code kvCacheBytes} 0 for classifiers
+     * @param attention       {@code plain} or {@code gqa}
+     */
+    record Serving(String weightPrecision, long weightBytes, long kvCacheBytes, String kvCacheDtype, String attention) {
+    }
 }

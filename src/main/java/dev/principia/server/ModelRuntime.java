@@ -17,7 +17,6 @@ import dev.principia.backend.onnx.OnnxClassifier;
 import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.LoadPolicy;
 import dev.principia.engine.Engine;
-import dev.principia.engine.EngineConfig;
 import dev.principia.engine.ClassifierEngine;
 import dev.principia.grm.MetaRm;
 import dev.principia.grm.ScalarModeScorer;
@@ -67,11 +66,14 @@ public class ModelRuntime {
     private volatile String failure = "";
     private ModelDirectory model;
     private OnnxBackend backend;
+    private PlannedMemory plannedMemory;
+    private LoadedModel.Serving grmServing;
     private Engine engine;
     private GrmScorer scorer;
     private PromptTemplate promptTemplate;
     private BudgetPolicy policy;
     private ExecutorService executor;
+    private final java.util.Map<ModelDirectory, LoadedModel.Serving> classifierServing = new java.util.concurrent.ConcurrentHashMap<>();
     private ModelDirectory metaModel;
     private ClassifierEngine metaEngine;
     private ModelDirectory scalarModel;
@@ -105,14 +107,13 @@ public class ModelRuntime {
         }
         model = ModelDirectory.open(dir, embedded);
         natives.add(model.tokenizer());
-        Path onnx = ExportCache.ensure(model, mc.cacheDir(), LOG::info);
-        PrincipiaConfig.Engine ec = config.engine();
         int threads = config.backend().intraOpThreads();
-        backend = new OnnxBackend(onnx, model.config(), new OnnxBackend.Options(threads, ec.maxNumSeqs(),
-                Math.min(ec.maxModelLen(), model.config().maxPositionEmbeddings()), config.backend().allowSpinning()));
+        GrmLoader.Loaded grm = GrmLoader.load(model, config, LOG::info);
+        backend = grm.backend();
         natives.add(0, backend);
-        engine = new Engine("grm", backend, new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), ec.kvCacheTokens(),
-                ec.maxPendingRequests(), ec.maxModelLen()), new EngineMetricsBinder(registry, "grm"));
+        plannedMemory = grm.memory();
+        grmServing = grm.serving();
+        engine = new Engine("grm", backend, grm.engineConfig(), new EngineMetricsBinder(registry, "grm"));
         EngineMetricsBinder.bindGauges(registry, "grm", engine);
         promptTemplate = template(config.prompt().templateFile(), PromptTemplate.DEFAULT_RESOURCE);
         PromptTemplate principlesTemplate = template(config.prompt().principlesTemplateFile(), PromptTemplate.PRINCIPLES_RESOURCE);
@@ -140,9 +141,10 @@ public class ModelRuntime {
                 new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
                         lc.maxPromptTokens()), metaRm, executor, timer);
         scorer = new GrmScorer(context, policy, scalarRm);
-        LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on %s after %d ms", dir.getFileName(),
-                model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
-                model.config().vocabSize(), backendName(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        LOG.infof("GRM %s (%s, %d layers, hidden %d, vocab %d) serving on %s after %d ms: weights %s (%.2f GB), KV %s %.2f GB, attention %s",
+                dir.getFileName(), model.config().architecture(), model.config().numHiddenLayers(), model.config().hiddenSize(),
+                model.config().vocabSize(), backendName(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0), grmServing.weightPrecision(),
+                grmServing.weightBytes() / 1e9, grmServing.kvCacheDtype(), grmServing.kvCacheBytes() / 1e9, grmServing.attention());
     }
 
     /**
@@ -178,7 +180,9 @@ public class ModelRuntime {
             throw new IllegalArgumentException(dir.dir().resolve("config.json") + ": the " + role + " must be a *ForSequenceClassification "
                     + "model with num_labels 1; got " + dir.config().architecture() + " with num_labels " + dir.config().numLabels());
         }
-        Path onnx = ExportCache.ensure(dir, config.model().cacheDir(), LOG::info);
+        ExportCache.Export export = ExportCache.ensure(dir, config.model().cacheDir(), ExportCache.SERVING, LOG::info);
+        Path onnx = export.onnx();
+        classifierServing.put(dir, new LoadedModel.Serving(export.preExported() && !dir.embeddedDefault() ? "pre-exported" : "fp32", GrmLoader.graphBytes(onnx), 0, "", "plain"));
         OnnxClassifier classifier = new OnnxClassifier(onnx, dir.config(), new OnnxClassifier.Options(threads, 16));
         natives.add(0, classifier);
         ClassifierEngine scalar = new ClassifierEngine(role, classifier, config.metaRm().maxBatchTokens(), config.engine().maxPendingRequests() * 4);
@@ -358,15 +362,21 @@ public class ModelRuntime {
     /** The models loaded, in the order grm, meta_rm, scalar_rm. */
     java.util.List<LoadedModel> loadedModels() {
         java.util.List<LoadedModel> out = new java.util.ArrayList<>();
-        if (model != null) out.add(loaded("grm", model));
-        if (metaModel != null) out.add(loaded("meta_rm", metaModel));
-        if (scalarModel != null) out.add(loaded("scalar_rm", scalarModel));
+        if (model != null) out.add(loaded("grm", model, grmServing));
+        if (metaModel != null) out.add(loaded("meta_rm", metaModel, classifierServing.get(metaModel)));
+        if (scalarModel != null) out.add(loaded("scalar_rm", scalarModel, classifierServing.get(scalarModel)));
         return out;
     }
 
-    private static LoadedModel loaded(String role, ModelDirectory m) {
+    /** The GRM's start-up memory plan; null before it is made. */
+    PlannedMemory plannedMemory() {
+        return plannedMemory;
+    }
+
+    private static LoadedModel loaded(String role, ModelDirectory m, LoadedModel.Serving serving) {
         var c = m.config();
         return new LoadedModel(role, m.name(), c.architecture(), m.dir().toString(), c.numHiddenLayers(), c.hiddenSize(),
-                c.numAttentionHeads(), c.numKeyValueHeads(), c.vocabSize(), c.maxPositionEmbeddings(), m.numParameters(), m.embeddedDefault());
+                c.numAttentionHeads(), c.numKeyValueHeads(), c.vocabSize(), c.maxPositionEmbeddings(), m.numParameters(), m.embeddedDefault(),
+                serving == null ? new LoadedModel.Serving("", 0, 0, "", "") : serving);
     }
 }

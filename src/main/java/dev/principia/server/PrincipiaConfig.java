@@ -90,6 +90,13 @@ public interface PrincipiaConfig {
         /** Let ONNX Runtime's idle intra-op threads spin between operators (faster on dedicated cores, worse when shared). */
         @WithDefault("false")
         boolean allowSpinning();
+
+        /**
+         * Precision of the GRM's exported weights: {@code auto}, {@code fp32}, {@code fp16}, {@code bf16}, {@code int8}
+         * or {@code int4}; auto = int8 above 1 B parameters on CPU, else fp32. Ignored for a pre-exported graph.
+         */
+        @WithDefault("auto")
+        String weights();
     }
 
     interface Engine {
@@ -101,9 +108,17 @@ public interface PrincipiaConfig {
         @WithDefault("512")
         int maxNumBatchedTokens();
 
-        /** KV cache pool, in tokens across all running sequences. */
-        @WithDefault("131072")
-        int kvCacheTokens();
+        /**
+         * KV cache pool in bytes across all running sequences, held off the Java heap; 0 = what the memory
+         * plan leaves after weights, activations and the JVM heap (capped at what max-num-seqs sequences of
+         * max-model-len tokens can use).
+         */
+        @WithDefault("0")
+        long kvCacheBytes();
+
+        /** Memory the process may use, for the start-up memory plan; 0 = the container's cgroup limit or physical memory. */
+        @WithDefault("0")
+        long memoryLimitBytes();
 
         /** Requests admitted but unfinished; beyond it calls get RESOURCE_EXHAUSTED. */
         @WithDefault("256")

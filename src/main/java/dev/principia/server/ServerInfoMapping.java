@@ -28,6 +28,12 @@ final class ServerInfoMapping {
                     .setSamplingTemperature(p.samplingTemperature()).setTargetQueueWaitMs(p.loadPolicy().targetQueueWaitMillis())
                     .setMaxInFlightSamples(p.loadPolicy().maxInFlightSamples()).setMetaRmLoaded(p.metaRmLoaded()));
         }
+        PlannedMemory plan = runtime.plannedMemory();
+        if (plan != null) {
+            info.setMemoryPlan(dev.principia.api.v1.MemoryPlan.newBuilder().setAvailableBytes(plan.availableBytes())
+                    .setAvailableSource(plan.availableSource()).setReservedBytes(plan.reservedBytes()).setWeightBytes(plan.weightBytes())
+                    .setActivationBytes(plan.activationBytes()).setKvCacheBytes(plan.kvCacheBytes()).setKvBytesPerToken(plan.kvBytesPerToken()));
+        }
         return info.build();
     }
 
@@ -36,6 +42,9 @@ final class ServerInfoMapping {
                 .setDirectory(m.directory()).setNumLayers(m.numLayers()).setHiddenSize(m.hiddenSize())
                 .setNumAttentionHeads(m.numAttentionHeads()).setNumKeyValueHeads(m.numKeyValueHeads())
                 .setVocabSize(m.vocabSize()).setMaxPositionEmbeddings(m.maxPositionEmbeddings())
-                .setNumParameters(m.numParameters()).setEmbeddedDefault(m.embeddedDefault()).build();
+                .setNumParameters(m.numParameters()).setEmbeddedDefault(m.embeddedDefault())
+                .setWeightPrecision(m.serving().weightPrecision()).setWeightBytes(m.serving().weightBytes())
+                .setKvCacheBytes(m.serving().kvCacheBytes()).setKvCacheDtype(m.serving().kvCacheDtype())
+                .setAttention(m.serving().attention()).build();
     }
 }

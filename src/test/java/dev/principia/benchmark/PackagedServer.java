@@ -51,6 +51,15 @@ final class PackagedServer implements AutoCloseable {
 
     /** Starts the jar with {@code extraProps} ({@code -Dkey=value}) and waits until /q/health/ready is UP (≤ 10 min). */
     static PackagedServer start(String name, List<String> extraProps) throws IOException, InterruptedException {
+        return start(name, List.of("-Xmx2g"), extraProps, Duration.ofMinutes(10));
+    }
+
+    /**
+     * Starts the jar with JVM options {@code jvmOptions} (e.g. {@code -Xmx2g}) and {@code extraProps}, and waits until
+     * /q/health/ready is UP for at most {@code readyWithin}; fails early when the log says the GRM failed to load.
+     */
+    static PackagedServer start(String name, List<String> jvmOptions, List<String> extraProps, Duration readyWithin)
+            throws IOException, InterruptedException {
         if (!Files.isRegularFile(JAR)) throw new IllegalStateException(JAR + " missing: run ./mvnw -B -o package -DskipTests");
         int offset = 0;
         while (!free(9100 + offset) || !free(8180 + offset)) {
@@ -63,7 +72,9 @@ final class PackagedServer implements AutoCloseable {
         try (var old = Files.list(dir)) { // an earlier run's hs_err file would read as this run's crash
             for (Path f : old.toList()) if (f.getFileName().toString().startsWith("hs_err")) Files.delete(f);
         }
-        List<String> cmd = new ArrayList<>(List.of("java", "-Xmx2g", "-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"),
+        List<String> cmd = new ArrayList<>(List.of("java"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-XX:ErrorFile=" + dir.resolve("hs_err_pid%p.log"),
                 "-Dquarkus.grpc.server.port=" + grpc, "-Dquarkus.grpc.server.host=127.0.0.1",
                 "-Dquarkus.http.port=" + http, "-Dquarkus.http.host=127.0.0.1",
                 "-Dprincipia.model.cache-dir=" + Path.of("target/principia-cache").toAbsolutePath()));
@@ -73,12 +84,16 @@ final class PackagedServer implements AutoCloseable {
                 .redirectOutput(dir.resolve("server.log").toFile()).start();
         Files.writeString(PID_FILE, Long.toString(p.pid()));
         PackagedServer server = new PackagedServer(grpc, http, dir, p);
-        long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        long until = System.nanoTime() + readyWithin.toNanos();
         while (true) {
             if (!p.isAlive()) throw new IllegalStateException("server exited with " + p.exitValue() + "; see " + server.log);
             if (System.nanoTime() > until) {
                 server.close();
-                throw new IllegalStateException("server not ready after 10 min; see " + server.log);
+                throw new IllegalStateException("server not ready after " + readyWithin + "; see " + server.log);
+            }
+            if (Files.readString(server.log, StandardCharsets.UTF_8).contains("GRM failed to load")) {
+                server.close();
+                throw new IllegalStateException("the GRM failed to load; see " + server.log);
             }
             try {
                 if (HTTP.send(HttpRequest.newBuilder(server.url("/q/health/ready")).timeout(Duration.ofSeconds(5)).build(),
@@ -148,6 +163,18 @@ final class PackagedServer implements AutoCloseable {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
                 if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024.0;
+            }
+        } catch (IOException gone) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+
+    /** VmHWM (peak resident set) of the server process in bytes, from /proc; NaN when gone. */
+    double peakRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024.0;
             }
         } catch (IOException gone) {
             return Double.NaN;

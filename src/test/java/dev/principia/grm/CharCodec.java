@@ -1,7 +1,7 @@
 package dev.principia.grm;
 
 /** A tokenizer for tests: one token per character below 128 (others become '?'); no chat template. */
-final class CharCodec implements PromptCodec {
+class CharCodec implements PromptCodec {
     static final int VOCAB = 128;
 
     @Override

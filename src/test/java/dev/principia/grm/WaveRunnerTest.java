@@ -159,6 +159,32 @@ class WaveRunnerTest {
     }
 
     @Test
+    void aMetaRmTemplateThatCannotRenderTheRequestIsTheCallersToFix() {
+        SequenceClassifier trust = new SequenceClassifier() {
+            @Override
+            public CompletableFuture<float[]> score(List<int[]> sequences, long deadlineNanos) {
+                throw new AssertionError("nothing reaches the meta-RM");
+            }
+
+            @Override
+            public int maxTokens() {
+                return 1 << 20;
+            }
+        };
+        PromptCodec refusing = new CharCodec() {
+            @Override
+            public int[] encodeUserTurn(String userTurn, boolean addGenerationPrompt) {
+                throw new IllegalArgumentException("chat template raised: Conversation roles must alternate");
+            }
+        };
+        MetaRm meta = new MetaRm(trust, refusing, PromptTemplate.loadResource(PromptTemplate.META_RESOURCE));
+        ScoringException e = failure(scorer(p -> ScriptedJudge.judgment(p, new int[] {5, 6}, "ok"), meta, new LoadPolicy(0, 0))
+                .score(request(2, k(4, false), Long.MAX_VALUE)));
+        assertEquals(ScoringException.Kind.INVALID_ARGUMENT, e.kind());
+        assertTrue(e.getMessage().contains("meta-RM's chat template cannot render this request: chat template raised"), e.getMessage());
+    }
+
+    @Test
     void aRequestLoweredToOneSampleIsGreedy() throws Exception {
         GrmScorer scorer = scorer(p -> ScriptedJudge.judgment(p, new int[] {5, 6}, "ok"), null, new LoadPolicy(1, 0));
         // the scripted generator reports no load, so degrade through max-in-flight instead

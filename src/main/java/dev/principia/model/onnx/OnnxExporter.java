@@ -68,6 +68,8 @@ import java.util.List;
  */
 public final class OnnxExporter {
     public static final int OPSET = 17;
+    /** Changes whenever the graphs this exporter writes change; part of every export's cache key. */
+    public static final String VERSION = "2026.11.30";
 
     /** How a decoder's attention is spelled. */
     public enum Attention {
@@ -108,6 +110,20 @@ public final class OnnxExporter {
 
         public Options withAttention(Attention newAttention) {
             return new Options(externalData, lastPositionLogitsOnly, dtype, newAttention);
+        }
+
+        public Options withExternalData(boolean newExternalData) {
+            return new Options(newExternalData, lastPositionLogitsOnly, dtype, attention);
+        }
+
+        /** The same options for a classifier graph, which has no per-position logits to trim and plain attention. */
+        public Options forClassifier() {
+            return new Options(externalData, false, dtype, Attention.PLAIN);
+        }
+
+        /** A short human-readable form for logs, e.g. {@code fp32 weights, f32 activations}. */
+        public String describe() {
+            return dtype.name().toLowerCase(java.util.Locale.ROOT) + " weights and activations";
         }
 
         /** The ONNX {@code TensorProto.DataType} of weights and activations. */
