@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.List;
 
 import static dev.principia.backend.onnx.OnnxBackendTest.concat;
+import static dev.principia.backend.onnx.OnnxBackendTest.step;
+import static dev.principia.backend.onnx.OnnxBackendTest.tokens;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -40,16 +42,6 @@ class OnnxBackendKvPoolTest {
 
     private OnnxBackend create(int slots, long kvCacheBytes, long maxSegmentBytes) {
         return new OnnxBackend(onnx, SPEC.toConfig(), new OnnxBackend.Options(1, slots, 128, false, kvCacheBytes), maxSegmentBytes);
-    }
-
-    private static int[] tokens(int seed, int n) {
-        int[] t = new int[n];
-        for (int i = 0; i < n; i++) t[i] = (seed * 131 + i * 71 + 7) % SPEC.vocabSize();
-        return t;
-    }
-
-    private static float[] step(OnnxBackend b, int slot, int[] ids, int start) {
-        return b.execute(new Batch(List.of(new Batch.Entry(slot, ids, start)))).logits()[0];
     }
 
     /** Prefill 40, fork 37 of them, then 8 batched decode steps of both; returns every step's logits. */

@@ -45,13 +45,13 @@ class OnnxBackendTest {
         return new OnnxBackend(onnx, SPEC.toConfig(), new OnnxBackend.Options(1, 8, 128));
     }
 
-    private static int[] tokens(int seed, int n) {
+    static int[] tokens(int seed, int n) {
         int[] t = new int[n];
         for (int i = 0; i < n; i++) t[i] = (seed * 131 + i * 71 + 7) % SPEC.vocabSize();
         return t;
     }
 
-    private static float[] step(OnnxBackend b, int slot, int[] ids, int start) {
+    static float[] step(OnnxBackend b, int slot, int[] ids, int start) {
         return b.execute(new Batch(List.of(new Batch.Entry(slot, ids, start)))).logits()[0];
     }
 
