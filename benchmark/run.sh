@@ -2,6 +2,7 @@
 # Runs a benchmark from benchmark/ against this checkout.
 #   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
 #   benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]      OnnxBackend decode step alone: median/min ms, thread CPU ms
+#   benchmark/run.sh gqa [110m|110m-kv4 ...]                    plain vs GQA decoder graph, ORT driven directly, 512-token contexts
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
 #   benchmark/run.sh bigexport [workDir] [layers] [fp32|fp16]   3.3 GB sharded bf16 checkpoint -> ONNX under -Xmx1g, then run
 #   benchmark/run.sh genmodel SHAPE DIR [seed]                  servable random-weight model of a real shape (tinyllama-1.1b, llama-0.56b, qwen2-7b, 110m)
@@ -36,8 +37,9 @@ case "$what" in
     exit $? ;;
   engine) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
   step) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
+  gqa) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.GqaStepBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
   genmodel) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.GenModel "$@" ;;
   bigexport) exec java -Xmx1g -cp "$cp" dev.principia.benchmark.BigModelExport "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, step, load, genmodel, bigexport, overload, drain, soak, serve)" >&2; exit 2 ;;
+  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve)" >&2; exit 2 ;;
 esac

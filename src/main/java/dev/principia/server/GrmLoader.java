@@ -31,6 +31,8 @@ final class GrmLoader {
     static final List<String> PRECISIONS_BY_SIZE = java.util.Arrays.stream(WeightPrecision.values()).map(WeightPrecision::configName).toList();
     /** Staging copies of the KV pool one ONNX Runtime call may hold (past and present of a whole decode group). */
     static final int PLAIN_KV_STAGING_COPIES = 2;
+    /** GroupQueryAttention reads and writes one buffer in place: one staging copy. */
+    static final int GQA_KV_STAGING_COPIES = 1;
 
     /** The backend, the engine limits sized from the plan, and what GetServerInfo reports. */
     record Loaded(OnnxBackend backend, EngineConfig engineConfig, PlannedMemory memory, LoadedModel.Serving serving) {
@@ -44,9 +46,10 @@ final class GrmLoader {
         PrincipiaConfig.Engine ec = config.engine();
         int maxModelLen = Math.min(ec.maxModelLen(), c.maxPositionEmbeddings());
         WeightPrecision weights = precision(config.backend().weights(), WeightLayout.numParameters(c), log);
-        OnnxExporter.Options options = ExportCache.SERVING.withWeights(weights);
-        String precision = weights.configName();
         Path preExported = preExported(model);
+        OnnxExporter.Options options = ExportCache.SERVING.withWeights(weights);
+        options = options.withAttention(attention(config.backend().attention(), options, c, preExported != null, log));
+        String precision = weights.configName();
         Map<String, Long> sizes = new LinkedHashMap<>();
         for (WeightPrecision p : WeightPrecision.values()) sizes.put(p.configName(), p.weightBytes(c, options.blockSize()));
         if (preExported != null && !model.embeddedDefault()) {
@@ -56,16 +59,17 @@ final class GrmLoader {
         MachineMemory memory = MachineMemory.detect(ec.memoryLimitBytes());
         long maxHeap = Runtime.getRuntime().maxMemory();
         int kvElementBytes = options.dtype() == DType.F16 ? 2 : 4;
+        int staging = options.attention() == OnnxExporter.Attention.GQA ? GQA_KV_STAGING_COPIES : PLAIN_KV_STAGING_COPIES;
         MemoryPlan plan = MemoryPlan.of(new MemoryPlan.Inputs(c, precision, sizes, kvElementBytes, ec.maxNumSeqs(), ec.maxNumBatchedTokens(),
-                maxModelLen, ec.kvCacheBytes(), memory.bytes(), memory.source(), maxHeap, PLAIN_KV_STAGING_COPIES), PRECISIONS_BY_SIZE);
+                maxModelLen, ec.kvCacheBytes(), memory.bytes(), memory.source(), maxHeap, staging), PRECISIONS_BY_SIZE);
         long direct = maxDirectMemory(maxHeap);
-        if (plan.kvCacheBytes() * (1 + PLAIN_KV_STAGING_COPIES) > direct) {
-            long kv = direct / (1 + PLAIN_KV_STAGING_COPIES) / plan.kvBytesPerToken() * plan.kvBytesPerToken();
+        if (plan.kvCacheBytes() * (1 + staging) > direct) {
+            long kv = direct / (1 + staging) / plan.kvBytesPerToken() * plan.kvBytesPerToken();
             if (ec.kvCacheBytes() > 0 || kv < plan.kvBytesPerToken() * maxModelLen) {
                 throw new MemoryPlan.DoesNotFitException(String.format(Locale.ROOT,
                         "the KV cache (%s, charged %d times for per-call staging) is held in direct memory, and the JVM allows %s of it: "
                                 + "raise -XX:MaxDirectMemorySize (or -Xmx, which it defaults to)%s",
-                        MemoryPlan.gb(plan.kvCacheBytes()), 1 + PLAIN_KV_STAGING_COPIES, MemoryPlan.gb(direct),
+                        MemoryPlan.gb(plan.kvCacheBytes()), 1 + staging, MemoryPlan.gb(direct),
                         ec.kvCacheBytes() > 0 ? " or lower principia.engine.kv-cache-bytes" : ""));
             }
             log.accept(String.format(Locale.ROOT, "KV pool capped at %s by the JVM's direct memory limit of %s (-XX:MaxDirectMemorySize)",
@@ -87,7 +91,7 @@ final class GrmLoader {
         PlannedMemory planned = new PlannedMemory(plan.availableBytes(), plan.availableSource(), plan.reservedBytes(), plan.weightBytes(),
                 plan.activationBytes(), plan.kvCacheBytes(), plan.kvBytesPerToken());
         LoadedModel.Serving serving = new LoadedModel.Serving(precision, graphBytes(export.onnx()), backend.info().kvCacheBytes(),
-                dtypeName(backend.info().kvElementType()), "plain");
+                dtypeName(backend.info().kvElementType()), backend.attention());
         return new Loaded(backend, engineConfig, planned, serving);
     }
 
@@ -99,6 +103,30 @@ final class GrmLoader {
             case "bfloat16" -> "bf16";
             default -> onnxType;
         };
+    }
+
+    /**
+     * {@code principia.backend.attention} resolved: auto = GroupQueryAttention where it applies (fp32 activations,
+     * head_dim a multiple of 16, not a pre-exported graph), else plain; gqa where it does not apply is refused.
+     */
+    static OnnxExporter.Attention attention(String configured, OnnxExporter.Options options, ModelConfig c, boolean preExported,
+                                            Consumer<String> log) {
+        String a = configured.strip().toLowerCase(Locale.ROOT);
+        String why = preExported ? "the model directory holds a pre-exported graph"
+                : options.dtype() != DType.F32 ? "GroupQueryAttention is exported for fp32 activations only"
+                : c.headDim() % 16 != 0 ? "GroupQueryAttention's rotary needs head_dim a multiple of 16, the model has " + c.headDim() : null;
+        switch (a) {
+            case "plain":
+                return OnnxExporter.Attention.PLAIN;
+            case "gqa":
+                if (why != null) throw new IllegalArgumentException("principia.backend.attention=gqa: " + why + "; use auto or plain");
+                return OnnxExporter.Attention.GQA;
+            case "auto":
+                if (why != null) log.accept("attention: auto chose plain: " + why);
+                return why == null ? OnnxExporter.Attention.GQA : OnnxExporter.Attention.PLAIN;
+            default:
+                throw new IllegalArgumentException("principia.backend.attention=" + configured + " is not one of auto, plain, gqa");
+        }
     }
 
     /** {@code principia.backend.weights} resolved; auto's choice is logged. */

@@ -97,6 +97,13 @@ public interface PrincipiaConfig {
          */
         @WithDefault("auto")
         String weights();
+
+        /**
+         * The GRM decoder's attention graph: {@code auto}, {@code plain} (standard operators) or {@code gqa} (ONNX Runtime's
+         * GroupQueryAttention, KV updated in place); auto = gqa where it applies (fp32 activations, head_dim a multiple of 16).
+         */
+        @WithDefault("auto")
+        String attention();
     }
 
     interface Engine {

@@ -22,57 +22,70 @@ import dev.principia.model.onnx.OnnxExporter;
  *
  * <p>Usage: {@code benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]}; settings as system properties (e.g. in
  * {@code JAVA_TOOL_OPTIONS}): {@code bench.threads}, {@code bench.sizes} (default 1,4,8,16,32),
- * {@code bench.decodeTokens} (64), and {@code bench.dir}, which keeps exported models between runs. Heap and
+ * {@code bench.decodeTokens} (64), {@code bench.context} (16 cached positions per sequence before the steps; above
+ * 16, slot 0's prompt is forked to the others), {@code bench.attention} ({@code plain}, {@code gqa} or {@code both}:
+ * which decoder export runs, {@link OnnxExporter.Attention}) and {@code bench.dir}, which keeps exported models between runs. Heap and
  * direct memory are read after the last step (heap after a GC), with the backend and its KV still open.
  */
 public final class BackendStepBenchmark {
     public static void main(String[] args) throws Exception {
         List<String> shapes = args.length == 0 ? List.of("stories15m") : List.of(args);
         int threads = Integer.getInteger("bench.threads", Runtime.getRuntime().availableProcessors());
-        int decodeTokens = Integer.getInteger("bench.decodeTokens", 64);
+        int decodeTokens = Integer.getInteger("bench.decodeTokens", 64), context = Integer.getInteger("bench.context", 16);
+        String attention = System.getProperty("bench.attention", "plain");
+        List<OnnxExporter.Attention> kinds = attention.equals("both") ? List.of(OnnxExporter.Attention.PLAIN, OnnxExporter.Attention.GQA)
+                : List.of(OnnxExporter.Attention.valueOf(attention.toUpperCase(Locale.ROOT)));
         int[] sizes = Arrays.stream(System.getProperty("bench.sizes", "1,4,8,16,32").split(",")).mapToInt(Integer::parseInt).toArray();
         Path work = Path.of(System.getProperty("bench.dir", Files.createTempDirectory("principia-step").toString()));
         for (String name : shapes) {
             EngineBenchmark.Shape shape = EngineBenchmark.shape(name);
             Path dir = work.resolve(name);
-            Path onnx = dir.resolve("model.onnx");
-            if (!Files.isRegularFile(onnx)) {
-                TinyModel.generate(shape.spec(), 1, dir);
-                OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.ExportCache.SERVING);
-            }
             ModelConfig config = shape.spec().toConfig();
-            System.out.printf(Locale.ROOT, "## %s%n| seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) | heap MB | direct MB |%n|---:|---:|---:|---:|---:|---:|---:|---:|%n", name);
+            System.out.printf(Locale.ROOT, "## %s, context %d%n| attention | seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) | heap MB | direct MB |%n|---|---:|---:|---:|---:|---:|---:|---:|---:|%n", name, context);
             double single = 0;
-            for (int n : sizes) {
-                try (OnnxBackend backend = new OnnxBackend(onnx, config, new OnnxBackend.Options(threads, 64, 1024))) {
-                    decode(backend, n, 4); // warm-up
-                    long[] both = decode(backend, n, decodeTokens);
+            for (int n : sizes) for (OnnxExporter.Attention kind : kinds) {
+                Path onnx = dir.resolve(kind == OnnxExporter.Attention.PLAIN ? "model.onnx" : "model-gqa.onnx");
+                if (!Files.isRegularFile(onnx)) {
+                    if (!Files.isRegularFile(dir.resolve("config.json"))) TinyModel.generate(shape.spec(), 1, dir);
+                    OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.ExportCache.SERVING.withAttention(kind));
+                }
+                try (OnnxBackend backend = new OnnxBackend(onnx, config, new OnnxBackend.Options(threads, Math.max(n, 8), 1024))) {
+                    decode(backend, n, 4, context); // warm-up
+                    long[] both = decode(backend, n, decodeTokens, context);
                     long[] t = Arrays.copyOf(both, decodeTokens), cpu = Arrays.copyOfRange(both, decodeTokens, 2 * decodeTokens);
                     Arrays.sort(t);
                     Arrays.sort(cpu);
                     double med = t[t.length / 2] / 1e6, min = t[0] / 1e6, cpuMed = cpu[cpu.length / 2] / 1e6;
                     double tps = n / med * 1e3;
-                    if (n == sizes[0]) single = tps / n;
+                    if (n == sizes[0] && kind == kinds.get(0)) single = tps / n;
                     System.gc();
                     Thread.sleep(200); // direct buffers of earlier backends are released by a cleaner after the GC
                     System.gc();
                     double heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0;
                     double directMb = java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
                             .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed).sum() / 1048576.0;
-                    System.out.printf(Locale.ROOT, "| %d | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.0f |%n", n, med, min, tps, tps / single, cpuMed, heapMb, directMb);
+                    System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.0f |%n", backend.attention(), n, med, min, tps, tps / single, cpuMed, heapMb, directMb);
                 }
             }
         }
     }
 
-    /** Prefills slots [0, n) with 16 tokens and runs {@code steps} batched decodes; returns each decode's nanoseconds. */
-    static long[] decode(OnnxBackend backend, int n, int steps) {
-        for (int s = 0; s < n; s++) backend.execute(new Batch(List.of(new Batch.Entry(s, EngineBenchmark.prompt(s, 16), 0))));
+    /**
+     * Gives slots [0, n) {@code context} positions (each its own prompt up to 16, else slot 0's prompt forked) and runs
+     * {@code steps} batched decodes; returns each decode's nanoseconds, then each one's calling-thread CPU nanoseconds.
+     */
+    static long[] decode(OnnxBackend backend, int n, int steps, int context) {
+        if (context <= 16) {
+            for (int s = 0; s < n; s++) backend.execute(new Batch(List.of(new Batch.Entry(s, EngineBenchmark.prompt(s, context), 0))));
+        } else {
+            backend.execute(new Batch(List.of(new Batch.Entry(0, EngineBenchmark.prompt(0, context), 0))));
+            for (int s = 1; s < n; s++) backend.copyKv(0, s, context);
+        }
         long[] times = new long[2 * steps];
         var mx = java.lang.management.ManagementFactory.getThreadMXBean();
         for (int k = 0; k < steps; k++) {
             List<Batch.Entry> entries = new ArrayList<>(n);
-            for (int s = 0; s < n; s++) entries.add(new Batch.Entry(s, new int[]{3 + (s * 7 + k) % 1000}, 16 + k));
+            for (int s = 0; s < n; s++) entries.add(new Batch.Entry(s, new int[]{3 + (s * 7 + k) % 1000}, context + k));
             long c0 = mx.getCurrentThreadCpuTime();
             long t0 = System.nanoTime();
             backend.execute(new Batch(entries));

@@ -38,6 +38,11 @@ import java.util.List;
  * previous call's {@code present} as its past. Logits cost {@code B*vocab} floats (last-position
  * exports; else {@code B*S*vocab}). {@link #copyKv} copies whole blocks; growth takes blocks, never moves.
  *
+ * <p>A GroupQueryAttention export ({@link OnnxExporter.Attention#GQA}, recognised by its {@code seqlens_k} input)
+ * runs the same groups through {@link GqaStaging} instead: rows right-aligned in buffers that are both past and
+ * present, so ONNX Runtime writes the new positions in place and a continuing decode call copies no past at all.
+ * {@link #attention()} says which graph runs.
+ *
  * <p>Staging limit: no per-layer past/present buffer nor the logits buffer passes
  * {@link KvBuffers#MAX_BUFFER_BYTES} (1 GiB). A decode group that would need more is split into several calls;
  * a single entry that would need more (B = 1: {@code kvHeads*T*headDim*elementBytes}, or its logits) is refused
@@ -87,6 +92,8 @@ public final class OnnxBackend implements Backend {
     private final int kvElementBytes;
     private final PagedKvCache kv;
     private final boolean lastPositionLogitsOnly;
+    /** Staging of a GroupQueryAttention graph (detected by its {@code seqlens_k} input), or null for a plain graph. */
+    private final GqaStaging gqa;
     /** Decode calls read past from one and write present to the other, then swap; prefill calls use their own pair. */
     private KvBuffers decodePast, decodePresent;
     private final KvBuffers prefillPast, prefillPresent;
@@ -125,6 +132,8 @@ public final class OnnxBackend implements Backend {
             closeQuietly();
             throw e;
         }
+        this.gqa = session.getInputNames().contains("seqlens_k")
+                ? new GqaStaging(kv, numLayers, numKvHeads, headDim, kvElementBytes, options.maxPositions(), kvType) : null;
         this.info = new BackendInfo("onnxruntime-cpu", vocabSize, numLayers, numKvHeads, headDim, options.maxPositions(),
                 options.maxSlots(), kvTypeName(kvType), kv.kvCacheBytes(), kv.bytesPerToken(), kv.capacityTokens());
     }
@@ -164,8 +173,14 @@ public final class OnnxBackend implements Backend {
         }
     }
 
+    /** The graph's attention: {@code "gqa"} (GroupQueryAttention, KV updated in place) or {@code "plain"}. */
+    public String attention() {
+        return gqa != null ? "gqa" : "plain";
+    }
+
     private void checkNames(Path onnxFile) {
-        var need = new ArrayList<>(List.of("input_ids", "attention_mask", "position_ids"));
+        var need = new ArrayList<>(session.getInputNames().contains("seqlens_k")
+                ? List.of("input_ids", "seqlens_k", "total_sequence_length") : List.of("input_ids", "attention_mask", "position_ids"));
         for (int l = 0; l < numLayers; l++) {
             need.add(OnnxExporter.pastKey(l));
             need.add(OnnxExporter.pastValue(l));
@@ -214,7 +229,7 @@ public final class OnnxBackend implements Backend {
         int to = from, total = 0;
         while (to < decodeIdx.size()) {
             int t = Math.max(total, entries.get(decodeIdx.get(to)).startPosition() + 1);
-            if (to > from && stagingBytes(to - from + 1, t) > KvBuffers.MAX_BUFFER_BYTES) break;
+            if (to > from && stagingBytes(to - from + 1, gqa != null ? gqa.decodeCapacity(t) : t) > KvBuffers.MAX_BUFFER_BYTES) break;
             total = t;
             to++;
         }
@@ -252,6 +267,7 @@ public final class OnnxBackend implements Backend {
      * decode call's ({@link DecodeLayout}) takes that call's {@code present} buffers as its past, packing nothing.
      */
     private float[][] run(List<Batch.Entry> group) {
+        if (gqa != null) return runGqa(group);
         int b = group.size();
         int s = group.get(0).tokenIds().length;
         KvSlot[] groupSlots = new KvSlot[b];
@@ -309,6 +325,29 @@ public final class OnnxBackend implements Backend {
         return out;
     }
 
+    /** One ORT call of a GroupQueryAttention graph ({@link GqaStaging}); entries as for {@link #run}. */
+    private float[][] runGqa(List<Batch.Entry> group) {
+        int b = group.size(), s = group.get(0).tokenIds().length;
+        KvSlot[] groupSlots = new KvSlot[b];
+        for (int i = 0; i < b; i++) groupSlots[i] = kv.slot(group.get(i).slot());
+        var inputs = new HashMap<String, OnnxTensor>();
+        var outputs = new HashMap<String, OnnxTensor>();
+        try {
+            gqa.prepare(env, group, groupSlots, inputs, outputs);
+            outputs.put("logits", OnnxTensor.createTensor(env, logitsView(b * logitsPositions(s) * vocabSize),
+                    new long[]{b, logitsPositions(s), vocabSize}));
+            session.run(inputs, outputs).close();
+        } catch (OrtException e) {
+            throw new BackendException("ONNX Runtime step failed (batch " + b + ", tokens " + s + ", GQA): " + e.getMessage(), e);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+            outputs.values().forEach(OnnxTensor::close);
+        }
+        float[][] out = readLogits(b, logitsPositions(s));
+        gqa.finish(group, groupSlots);
+        return out;
+    }
+
     private OnnxTensor tensor(ByteBuffer data, long[] shape) throws OrtException {
         return OnnxTensor.createTensor(env, data, shape, kvType);
     }
@@ -353,6 +392,11 @@ public final class OnnxBackend implements Backend {
     @Override
     public int kvLength(int slot) {
         return kv.length(slot);
+    }
+
+    /** GroupQueryAttention staging (null for a plain graph), for tests in this package. */
+    GqaStaging gqaStaging() {
+        return gqa;
     }
 
     /** The KV store, for tests in this package. */

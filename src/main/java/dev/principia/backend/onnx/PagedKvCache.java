@@ -173,6 +173,49 @@ final class PagedKvCache {
         for (int i = 0; i < b; i++) group[i].setLength(entries.get(i).startPosition() + s);
     }
 
+    /**
+     * Packs the slots' pasts into every buffer as {@code [B, kvHeads, capacity, headDim]}, right-aligned for
+     * GroupQueryAttention: entry i's positions {@code [0, lengths[i])} sit at {@code [0, lengths[i])}; indices past
+     * them are left as they are (the kernel reads only a row's own positions).
+     */
+    void gatherRightAligned(KvSlot[] group, int[] lengths, int capacity, KvBuffers dst) {
+        int b = group.length;
+        long rowBytes = (long) headDim * elementBytes;
+        for (int l = 0; l < numLayers; l++) {
+            for (int kv = 0; kv < 2; kv++) {
+                ByteBuffer buf = dst.view(l, kv == 0, (long) b * numKvHeads * capacity * rowBytes);
+                for (int i = 0; i < b; i++) {
+                    for (int h = 0; h < numKvHeads; h++) {
+                        buf.position((int) ((long) (i * numKvHeads + h) * capacity * rowBytes));
+                        if (lengths[i] > 0) group[i].readHead(l, kv == 0, h, lengths[i], buf);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Copies each entry's S new positions from a right-aligned {@code [B, kvHeads, capacity, headDim]} buffer
+     * (indices {@code [startPosition, startPosition + S)} of its row) into its slot and advances it.
+     */
+    void scatterRightAligned(KvBuffers present, List<Batch.Entry> entries, KvSlot[] group, int capacity, int s) {
+        int b = group.length;
+        long rowBytes = (long) headDim * elementBytes;
+        for (int l = 0; l < numLayers; l++) {
+            for (int kv = 0; kv < 2; kv++) {
+                ByteBuffer buf = present.view(l, kv == 0, (long) b * numKvHeads * capacity * rowBytes);
+                for (int i = 0; i < b; i++) {
+                    int start = entries.get(i).startPosition();
+                    for (int h = 0; h < numKvHeads; h++) {
+                        buf.position((int) (((long) (i * numKvHeads + h) * capacity + start) * rowBytes));
+                        group[i].writeHead(l, kv == 0, h, start, s, buf);
+                    }
+                }
+            }
+        }
+        for (int i = 0; i < b; i++) group[i].setLength(entries.get(i).startPosition() + s);
+    }
+
     private void checkSlot(int id) {
         if (id < 0 || id >= slots.length) throw new IllegalArgumentException("slot " + id + " outside [0, " + slots.length + ")");
     }

@@ -50,9 +50,9 @@ final class DecoderGraph {
     /** Checkpoint tensor (or derived) name -> the graph value that holds it, ready for use. */
     private final Map<String, String> registered = new HashMap<>();
     private final Set<String> counted = new HashSet<>();
-    private final String eps, two, masked, axisHalves;
+    private final String eps, two;
     private long doneBytes;
-    private String cos, sin, allowed, allowedSliding;
+    private String cos, sin, allowed, allowedSliding, masked, axisHalves;
 
     DecoderGraph(ModelConfig c, Safetensors st, OnnxGraph g, int act, WeightPrecision weights, int blockSize,
                  OnnxExporter.Progress progress, long totalBytes) {
@@ -66,8 +66,6 @@ final class DecoderGraph {
         this.totalBytes = totalBytes;
         this.eps = g.floatScalar((float) c.rmsNormEps());
         this.two = g.floatScalar(2f);
-        this.masked = g.floatScalar(MASKED_SCORE);
-        this.axisHalves = g.int64s(c.headDim() / 2, c.headDim() / 2);
     }
 
     /** input_ids [B, S] -> x [N, hidden]; Gemma scales by sqrt(hidden) rounded to {@code act}, as HF does. */
@@ -181,6 +179,7 @@ final class DecoderGraph {
         String scores = g.op("Mul", List.of(g.op("MatMul", List.of(q5, kT)), g.scalar((float) c.attentionScale(), act)));
         scores = toFloat(scores);
         if (c.attnLogitSoftcapping() > 0) scores = softcap(scores, c.attnLogitSoftcapping());
+        if (masked == null) masked = g.floatScalar(MASKED_SCORE);
         scores = g.op("Where", List.of(c.isSlidingLayer(l) ? allowedSliding : allowed, scores, masked));
         String probs = fromFloat(g.op("Softmax", List.of(scores), Attr.i("axis", -1)));
         String ctx = g.op("MatMul", List.of(probs, g.op("Unsqueeze", List.of(val, g.int64s(2)))));
@@ -194,11 +193,17 @@ final class DecoderGraph {
             x = g.op("Add", List.of(x, attn));
             m = rmsNorm(x, p + "post_attention_layernorm.weight", h);
         }
+        return g.op("Add", List.of(x, mlp(l, m)));
+    }
+
+    /** Layer l's MLP on its normed input m [N, hidden], with Gemma's post-feedforward norm: the residual's increment. */
+    String mlp(int l, String m) throws IOException {
+        int h = c.hiddenSize();
+        String p = "model.layers." + l + ".";
         String gate = linear(m, p + "mlp.gate_proj", c.intermediateSize(), h, false);
         String up = linear(m, p + "mlp.up_proj", c.intermediateSize(), h, false);
         String mlp = linear(g.op("Mul", List.of(activation(gate), up)), p + "mlp.down_proj", h, c.intermediateSize(), false);
-        if (c.gemmaNorms()) mlp = rmsNorm(mlp, p + "post_feedforward_layernorm.weight", h);
-        return g.op("Add", List.of(x, mlp));
+        return c.gemmaNorms() ? rmsNorm(mlp, p + "post_feedforward_layernorm.weight", h) : mlp;
     }
 
     String finalNorm(String x) throws IOException {
@@ -206,7 +211,7 @@ final class DecoderGraph {
     }
 
     /** silu(x) = x * sigmoid(x); gelu_pytorch_tanh(x) = 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-    private String activation(String x) {
+    String activation(String x) {
         if (c.hiddenActivation().equals("silu")) return g.op("Mul", List.of(x, g.op("Sigmoid", List.of(x))));
         String cube = g.op("Mul", List.of(g.op("Mul", List.of(x, x)), x));
         String inner = g.op("Add", List.of(x, g.op("Mul", List.of(cube, g.scalar(0.044715f, act)))));
@@ -273,7 +278,7 @@ final class DecoderGraph {
      * {@code act}; spelled Pow-ReduceMean-Add-Sqrt-Div-Mul, the pattern ONNX Runtime fuses into one
      * SimplifiedLayerNormalization kernel (and TensorRT into its RMSNorm).
      */
-    private String rmsNorm(String x, String weightName, int size) throws IOException {
+    String rmsNorm(String x, String weightName, int size) throws IOException {
         String w = normWeight(weightName, size);
         String xf = toFloat(x);
         String ms = g.op("ReduceMean", List.of(g.op("Pow", List.of(xf, two))), Attr.ints("axes", -1), Attr.i("keepdims", 1));
@@ -283,12 +288,14 @@ final class DecoderGraph {
 
     /** x [B, heads, S, d] -> x*cos + swap_halves(x)*signedSin, equal to HF's x*cos + rotate_half(x)*sin. */
     private String rope(String x) {
+        if (axisHalves == null) axisHalves = g.int64s(c.headDim() / 2, c.headDim() / 2);
         String[] halves = g.op("Split", 2, List.of(x, axisHalves), Attr.i("axis", -1));
         String swapped = g.op("Concat", List.of(halves[1], halves[0]), Attr.i("axis", -1));
         return g.op("Add", List.of(g.op("Mul", List.of(x, cos)), g.op("Mul", List.of(swapped, sin))));
     }
 
-    private String normWeight(String name, int size) throws IOException {
+    /** The fp32 norm weight initializer ({@code 1 + w} for Gemma), registered once. */
+    String normWeight(String name, int size) throws IOException {
         if (registered.containsKey(name)) return registered.get(name);
         Safetensors.Tensor t = checked(name, size);
         FloatSource src = c.gemmaNorms() ? plusOne(t) : t;

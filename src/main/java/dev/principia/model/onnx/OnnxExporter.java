@@ -12,14 +12,16 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Exports an HF model directory (config.json + safetensors) to ONNX, using standard opset-17 operators
- * (so TensorRT can build it), plus ONNX Runtime's {@code com.microsoft MatMulNBits} for int8/int4
- * weights ({@link Options#weights}, see {@link WeightPrecision}). Two graphs: the causal-LM decoder with KV-cache
- * I/O ({@link #exportDecoder}) and the sequence classifier, prefill only ({@link #exportClassifier}).
- * Activations are fp32 or fp16 ({@link Options#dtype}); see {@link DecoderGraph} for the
- * numerics (norms and softmax in fp32, as HF).
+ * Exports an HF model directory (config.json + safetensors) to ONNX. Two graphs: the causal-LM decoder with
+ * KV-cache I/O ({@link #exportDecoder}) and the sequence classifier, prefill only ({@link #exportClassifier}).
+ * Activations are fp32 or fp16 ({@link Options#dtype}); weights fp32, fp16, bf16, or int8/int4 as ONNX Runtime's
+ * {@code com.microsoft MatMulNBits} ({@link Options#weights}, see {@link WeightPrecision}); see {@link DecoderGraph}
+ * for the numerics (norms and softmax in fp32, as HF). The decoder's attention comes in two spellings
+ * ({@link Options#attention}): {@link Attention#PLAIN}, standard opset-17 operators only (no contrib ops, so
+ * TensorRT can build it; the reference), and {@link Attention#GQA}, ONNX Runtime's {@code com.microsoft}
+ * operators ({@link GqaDecoder}); their I/O differs as below.
  *
- * <p>Decoder I/O, Optimum-style (B batch, S new tokens, P past positions, T = P + S; "act" = the dtype):
+ * <p>Decoder I/O, {@link Attention#PLAIN}, Optimum-style (B batch, S new tokens, P past positions, T = P + S; "act" = the dtype):
  * <pre>
  *   input_ids                  int64 [B, S]
  *   attention_mask             int64 [B, T]     1 = attend, 0 = padding
@@ -31,6 +33,23 @@ import java.util.List;
  * Key j is visible to new token i (at key index P + i) iff {@code j <= P + i}, {@code attention_mask[b, j] == 1}
  * and, on sliding-window layers, {@code j > P + i - window}; hidden scores become -1e9 (not -inf), so a
  * fully masked row yields finite values. Keys are stored after RoPE.
+ *
+ * <p>Decoder I/O, {@link Attention#GQA} (fp32). Rows are RIGHT-aligned: row b holds L_b past positions at
+ * cache indices {@code [0, L_b)}; C is the cache buffers' capacity (any, at least {@code total_sequence_length}):
+ * <pre>
+ *   input_ids                  int64 [B, S]
+ *   seqlens_k                  int32 [B]        L_b + S - 1 (row b's length after this call, minus one)
+ *   total_sequence_length      int32 scalar     max_b (L_b + S)
+ *   past_key_values.{i}.key    float [B, kvHeads, C, headDim]   (and .value) indices [0, L_b) of row b valid
+ *   logits                     float [B, S, vocab]   ([B, 1, vocab] with lastPositionLogitsOnly: index S - 1)
+ *   present.{i}.key            float [B, kvHeads, max(C, total_sequence_length), headDim]   (and .value)
+ * </pre>
+ * The new keys and values go to indices {@code [L_b, L_b + S)}; RoPE positions are {@code L_b + j}, taken
+ * from {@code seqlens_k} (there is no position_ids or attention_mask). When {@code present} is bound to the
+ * memory of {@code past} (same buffer, so same C), ONNX Runtime writes only those S positions, in place, and
+ * leaves the rest of the buffer as it was; otherwise it copies {@code [0, L_b)} of past into a zeroed present.
+ * ONNX Runtime accepts three call shapes: decode (S = 1, any B), first prompts (S == total_sequence_length,
+ * every L_b = 0, shorter rows right-padded) and a chunk on a past (S > 1 with past: B = 1 only).
  *
  * <p>Classifier I/O (right padding; row b's last token is at {@code sum(attention_mask[b]) - 1}):
  * <pre>
@@ -58,6 +77,14 @@ public final class OnnxExporter {
     public static final List<Integer> BLOCK_SIZES = List.of(32, 128);
     public static final int DEFAULT_BLOCK_SIZE = 32;
 
+    /** How a decoder's attention is spelled. */
+    public enum Attention {
+        /** Standard opset-17 operators, KV concatenated per call (the reference; what TensorRT parses). */
+        PLAIN,
+        /** ONNX Runtime's {@code com.microsoft} GroupQueryAttention, with a KV buffer it can update in place (CPU-fast). */
+        GQA
+    }
+
     /**
      * @param externalData            put weights in {@code <onnx file>.data} (required above 2 GiB)
      * @param lastPositionLogitsOnly  compute logits for the last position only ([B, 1, vocab]); decoder only
@@ -65,8 +92,10 @@ public final class OnnxExporter {
      *                                scales of quantized weights); FP16 weights need F16, FP32 and BF16 need F32
      * @param weights                 how weights are stored, see {@link WeightPrecision}
      * @param blockSize               quantization block along K, one of {@link #BLOCK_SIZES} (ignored unless quantized)
+     * @param attention               the decoder's attention graph ({@link Attention#GQA}: F32 only); classifiers are always plain
      */
-    public record Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype, WeightPrecision weights, int blockSize) {
+    public record Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype, WeightPrecision weights, int blockSize,
+                          Attention attention) {
         public Options {
             if (dtype != DType.F32 && dtype != DType.F16) throw new IllegalArgumentException("export dtype must be F32 or F16, got " + dtype);
             if (weights == null) throw new IllegalArgumentException("weights must not be null");
@@ -74,11 +103,19 @@ public final class OnnxExporter {
                 throw new IllegalArgumentException(weights.configName() + " weights run with " + weights.defaultActivationDtype() + " activations, got " + dtype);
             }
             if (!BLOCK_SIZES.contains(blockSize)) throw new IllegalArgumentException("blockSize must be one of " + BLOCK_SIZES + ", got " + blockSize);
+            if (attention == null) throw new IllegalArgumentException("attention must be set");
+            if (attention == Attention.GQA && dtype != DType.F32) throw new IllegalArgumentException("GQA export is F32 only, got " + dtype);
         }
 
-        /** Dense weights of {@code dtype} (FP32 or FP16), as before weight precisions existed. */
+        /** Plain attention. */
+        public Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype, WeightPrecision weights, int blockSize) {
+            this(externalData, lastPositionLogitsOnly, dtype, weights, blockSize, Attention.PLAIN);
+        }
+
+        /** Dense weights of {@code dtype} (FP32 or FP16) and plain attention, as before weight precisions existed. */
         public Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype) {
-            this(externalData, lastPositionLogitsOnly, dtype, dtype == DType.F16 ? WeightPrecision.FP16 : WeightPrecision.FP32, DEFAULT_BLOCK_SIZE);
+            this(externalData, lastPositionLogitsOnly, dtype, dtype == DType.F16 ? WeightPrecision.FP16 : WeightPrecision.FP32, DEFAULT_BLOCK_SIZE,
+                    Attention.PLAIN);
         }
 
         public Options(boolean externalData, boolean lastPositionLogitsOnly) {
@@ -91,31 +128,36 @@ public final class OnnxExporter {
 
         /** Dense {@code newDtype} weights and activations (FP32 or FP16). */
         public Options withDtype(DType newDtype) {
-            return new Options(externalData, lastPositionLogitsOnly, newDtype);
+            return new Options(externalData, lastPositionLogitsOnly, newDtype, newDtype == DType.F16 ? WeightPrecision.FP16 : WeightPrecision.FP32,
+                    blockSize, attention);
+        }
+
+        public Options withAttention(Attention newAttention) {
+            return new Options(externalData, lastPositionLogitsOnly, dtype, weights, blockSize, newAttention);
         }
 
         /** {@code precision} with its default activation dtype and this block size. */
         public Options withWeights(WeightPrecision precision) {
-            return new Options(externalData, lastPositionLogitsOnly, precision.defaultActivationDtype(), precision, blockSize);
+            return new Options(externalData, lastPositionLogitsOnly, precision.defaultActivationDtype(), precision, blockSize, attention);
         }
 
         public Options withBlockSize(int newBlockSize) {
-            return new Options(externalData, lastPositionLogitsOnly, dtype, weights, newBlockSize);
+            return new Options(externalData, lastPositionLogitsOnly, dtype, weights, newBlockSize, attention);
         }
 
         public Options withExternalData(boolean newExternalData) {
-            return new Options(newExternalData, lastPositionLogitsOnly, dtype, weights, blockSize);
+            return new Options(newExternalData, lastPositionLogitsOnly, dtype, weights, blockSize, attention);
         }
 
-        /** The same options for a classifier graph, which has no per-position logits to trim. */
+        /** The same options for a classifier graph, which has no per-position logits to trim and plain attention. */
         public Options forClassifier() {
-            return new Options(externalData, false, dtype, weights, blockSize);
+            return new Options(externalData, false, dtype, weights, blockSize, Attention.PLAIN);
         }
 
         /** A short human-readable form for logs, e.g. {@code int4 weights (blocks of 32), f32 activations}. */
         public String describe() {
             return weights.configName() + " weights" + (weights.isQuantized() ? " (blocks of " + blockSize + ")" : "") + ", "
-                    + dtype.name().toLowerCase(java.util.Locale.ROOT) + " activations";
+                    + dtype.name().toLowerCase(java.util.Locale.ROOT) + " activations, " + attention.name().toLowerCase(java.util.Locale.ROOT) + " attention";
         }
 
         /** The ONNX {@code TensorProto.DataType} of activations (and of dense fp32/fp16 weights and quantization scales). */
@@ -211,31 +253,44 @@ public final class OnnxExporter {
     }
 
     private static void buildDecoder(ModelConfig c, OnnxGraph g, DecoderGraph body, Options options) throws IOException {
-        int h = c.hiddenSize(), d = c.headDim(), kv = c.numKeyValueHeads(), v = c.vocabSize(), act = options.onnxDataType();
+        int d = c.headDim(), kv = c.numKeyValueHeads(), v = c.vocabSize(), act = options.onnxDataType();
+        boolean gqa = options.attention() == Attention.GQA;
         g.input("input_ids", OnnxGraph.INT64, "batch", "seq");
-        g.input("attention_mask", OnnxGraph.INT64, "batch", "total");
-        g.input("position_ids", OnnxGraph.INT64, "batch", "seq");
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            g.input(pastKey(i), act, "batch", kv, "past", d);
-            g.input(pastValue(i), act, "batch", kv, "past", d);
-        }
-        g.output("logits", OnnxGraph.FLOAT, "batch", options.lastPositionLogitsOnly() ? 1 : "seq", v);
-        for (int i = 0; i < c.numHiddenLayers(); i++) {
-            g.output(presentKey(i), act, "batch", kv, "total", d);
-            g.output(presentValue(i), act, "batch", kv, "total", d);
-        }
         String bs = g.op("Shape", List.of("input_ids"));
-        String x = body.embed("input_ids");
-        body.ropeTables("position_ids");
-        String idx1 = g.int64Scalar(1);
-        String s = g.op("Gather", List.of(bs, idx1), Attr.i("axis", 0));
-        String t = g.op("Gather", List.of(g.op("Shape", List.of("attention_mask")), idx1), Attr.i("axis", 0));
-        String keyIdx = g.op("Range", List.of(g.int64Scalar(0), t, g.int64Scalar(1)));
-        String queryIdx = g.op("Range", List.of(g.op("Sub", List.of(t, s)), t, g.int64Scalar(1)));
-        body.masks(keyIdx, queryIdx, "attention_mask");
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
-            x = body.layer(l, x, bs, new String[]{pastKey(l), pastValue(l)}, new String[]{presentKey(l), presentValue(l)});
+        g.output("logits", OnnxGraph.FLOAT, "batch", options.lastPositionLogitsOnly() ? 1 : "seq", v);
+        String x;
+        if (gqa) {
+            GqaDecoder.declarePresent(c, g, act);
+            x = GqaDecoder.build(c, g, body, act, bs);
+        } else {
+            g.input("attention_mask", OnnxGraph.INT64, "batch", "total");
+            g.input("position_ids", OnnxGraph.INT64, "batch", "seq");
+            for (int i = 0; i < c.numHiddenLayers(); i++) {
+                g.input(pastKey(i), act, "batch", kv, "past", d);
+                g.input(pastValue(i), act, "batch", kv, "past", d);
+            }
+            for (int i = 0; i < c.numHiddenLayers(); i++) {
+                g.output(presentKey(i), act, "batch", kv, "total", d);
+                g.output(presentValue(i), act, "batch", kv, "total", d);
+            }
+            x = body.embed("input_ids");
+            body.ropeTables("position_ids");
+            String idx1 = g.int64Scalar(1);
+            String s = g.op("Gather", List.of(bs, idx1), Attr.i("axis", 0));
+            String t = g.op("Gather", List.of(g.op("Shape", List.of("attention_mask")), idx1), Attr.i("axis", 0));
+            String keyIdx = g.op("Range", List.of(g.int64Scalar(0), t, g.int64Scalar(1)));
+            String queryIdx = g.op("Range", List.of(g.op("Sub", List.of(t, s)), t, g.int64Scalar(1)));
+            body.masks(keyIdx, queryIdx, "attention_mask");
+            for (int l = 0; l < c.numHiddenLayers(); l++) {
+                x = body.layer(l, x, bs, new String[]{pastKey(l), pastValue(l)}, new String[]{presentKey(l), presentValue(l)});
+            }
         }
+        logits(c, g, body, options, x, bs);
+    }
+
+    /** The final norm, the head and its soft-cap on x [B*S, hidden], as graph output {@code logits}. */
+    private static void logits(ModelConfig c, OnnxGraph g, DecoderGraph body, Options options, String x, String bs) throws IOException {
+        int h = c.hiddenSize(), v = c.vocabSize();
         String logitsShape;
         if (options.lastPositionLogitsOnly()) {
             String x3 = g.op("Reshape", List.of(x, g.op("Concat", List.of(bs, g.int64s(h)), Attr.i("axis", 0))));

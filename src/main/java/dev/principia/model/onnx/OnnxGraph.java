@@ -16,19 +16,21 @@ import java.util.List;
 
 /**
  * Builds an ONNX {@code ModelProto} from nodes, initializers and graph I/O, using the field numbers
- * of {@code onnx.proto} (IR version 8; the default domain, plus ONNX Runtime's {@value #CONTRIB_DOMAIN}
- * version 1 once a {@link #contribOp} is added).
+ * of {@code onnx.proto} (IR version 8).
  *
  * <p>Float initializers are {@link FloatSource}s: inline they become a lazy {@code raw_data} blob
  * (read while {@link #writeModel} streams the file, never held whole); with an {@link ExternalData}
  * file they are copied there when added, and the tensor carries {@code data_location = EXTERNAL} with
  * {@code location/offset/length} entries — the form ONNX requires for models above 2 GiB.
+ *
+ * <p>Nodes are in the default ONNX domain unless added with {@link #node} in another one (ONNX Runtime's
+ * {@value #CONTRIB_DOMAIN}); every domain used is imported at version 1.
  */
 public final class OnnxGraph {
     public static final int IR_VERSION = 8;
     /** {@code TensorProto.DataType} values. */
-    public static final int FLOAT = 1, UINT8 = 2, INT64 = 7, BOOL = 9, FLOAT16 = 10, BFLOAT16 = 16;
-    /** ONNX Runtime's contrib operator domain (e.g. {@code MatMulNBits}). */
+    public static final int FLOAT = 1, UINT8 = 2, INT32 = 6, INT64 = 7, BOOL = 9, FLOAT16 = 10, BFLOAT16 = 16;
+    /** ONNX Runtime's contrib operator domain ({@code MatMulNBits}, {@code GroupQueryAttention}, ...). */
     public static final String CONTRIB_DOMAIN = "com.microsoft";
 
     // ModelProto
@@ -103,8 +105,8 @@ public final class OnnxGraph {
     private final List<ProtoMessage> inputs = new ArrayList<>();
     private final List<ProtoMessage> outputs = new ArrayList<>();
     private final ExternalData external;
+    private final java.util.Set<String> domains = new java.util.TreeSet<>();
     private int counter;
-    private boolean usesContrib;
 
     /** @param external side file for float initializers, or null to store them inline */
     public OnnxGraph(ExternalData external) {
@@ -121,7 +123,7 @@ public final class OnnxGraph {
         String base = opType + "_" + (counter++);
         String[] out = new String[numOutputs];
         for (int i = 0; i < numOutputs; i++) out[i] = base + (numOutputs == 1 ? "" : "_" + i);
-        node(base, opType, in, List.of(out), attrs);
+        nodes.add(nodeProto(base, opType, in, List.of(out), attrs));
         return out;
     }
 
@@ -129,23 +131,39 @@ public final class OnnxGraph {
     public String contribOp(String opType, List<String> in, Attr... attrs) {
         String out = op(opType, in, attrs);
         nodes.get(nodes.size() - 1).string(NODE_DOMAIN, CONTRIB_DOMAIN);
-        usesContrib = true;
+        domains.add(CONTRIB_DOMAIN);
         return out;
     }
 
     /** Adds a node whose single output has a given name (e.g. a graph output). */
     public String opNamed(String output, String opType, List<String> in, Attr... attrs) {
-        node(opType + "_" + (counter++), opType, in, List.of(output), attrs);
+        nodes.add(nodeProto(opType + "_" + (counter++), opType, in, List.of(output), attrs));
         return output;
     }
 
-    private void node(String name, String opType, List<String> in, List<String> out, Attr... attrs) {
+    /** A fresh value name starting with {@code prefix}. */
+    public String fresh(String prefix) {
+        return prefix + "_" + (counter++);
+    }
+
+    /**
+     * Adds a node of operator set {@code domain} ("" for ONNX's) whose outputs are named {@code out}; an
+     * empty name (as an input or an output) leaves an optional one out.
+     */
+    public void node(String domain, String opType, List<String> in, List<String> out, Attr... attrs) {
+        if (!domain.isEmpty()) domains.add(domain);
+        var n = nodeProto(opType + "_" + (counter++), opType, in, out, attrs);
+        if (!domain.isEmpty()) n.string(NODE_DOMAIN, domain);
+        nodes.add(n);
+    }
+
+    private static ProtoMessage nodeProto(String name, String opType, List<String> in, List<String> out, Attr... attrs) {
         var n = new ProtoMessage();
         for (String s : in) n.string(NODE_INPUT, s);
         for (String s : out) n.string(NODE_OUTPUT, s);
         n.string(NODE_NAME, name).string(NODE_OP_TYPE, opType);
         for (Attr a : attrs) n.message(NODE_ATTRIBUTE, a.proto());
-        nodes.add(n);
+        return n;
     }
 
     /** A float initializer of shape {@code dims} with data from {@code src}; returns its name. */
@@ -291,7 +309,7 @@ public final class OnnxGraph {
                 .string(MODEL_DOC_STRING, docString)
                 .message(MODEL_GRAPH, graph)
                 .message(MODEL_OPSET_IMPORT, new ProtoMessage().string(OPSET_DOMAIN, "").varint(OPSET_VERSION, opsetVersion));
-        if (usesContrib) model.message(MODEL_OPSET_IMPORT, new ProtoMessage().string(OPSET_DOMAIN, CONTRIB_DOMAIN).varint(OPSET_VERSION, 1));
+        for (String d : domains) model.message(MODEL_OPSET_IMPORT, new ProtoMessage().string(OPSET_DOMAIN, d).varint(OPSET_VERSION, 1));
         if (model.size() >= Integer.MAX_VALUE) {
             throw new IOException(file + ": model of " + model.size() + " bytes exceeds the 2 GiB protobuf limit; export with external data");
         }
