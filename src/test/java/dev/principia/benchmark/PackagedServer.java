@@ -182,6 +182,22 @@ final class PackagedServer implements AutoCloseable {
         return Double.NaN;
     }
 
+    /**
+     * RssAnon (resident anonymous memory: heap, native allocations, direct buffers) of the server process in bytes,
+     * from /proc; NaN when gone. Unlike VmRSS and VmHWM it excludes memory-mapped files (checkpoint shards, ONNX
+     * external data), whose pages are reclaimable and may be counted more than once.
+     */
+    double anonRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
+                if (line.startsWith("RssAnon:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024.0;
+            }
+        } catch (IOException gone) {
+            return Double.NaN;
+        }
+        return Double.NaN;
+    }
+
     /** The 1-minute load average of this machine, from /proc/loadavg. */
     static String loadAverage() {
         try {

@@ -67,7 +67,8 @@ public final class Serve {
                     grm.getKvCacheDtype(), grm.getKvCacheBytes() / 1e9, grm.getAttention());
             System.out.printf(Locale.ROOT, "memory plan: %s%n", info.getMemoryPlan().toString().replace('\n', ' '));
             System.out.printf(Locale.ROOT, "export: %s%n", exportLine.replaceFirst("^.*export 100%", "export 100%"));
-            System.out.printf(Locale.ROOT, "SERVING after %.1f s (export included); peak RSS so far %.2f GB%n", toServing, server.peakRssBytes() / 1e9);
+            System.out.printf(Locale.ROOT, "SERVING after %.1f s (export included); peak RSS so far %.2f GB (VmHWM), anonymous now %.2f GB%n", toServing,
+                    server.peakRssBytes() / 1e9, server.anonRssBytes() / 1e9);
             ScoreRequest r = ScoreLoad.example().toBuilder().setId("serve-1")
                     .setBudget(Budget.newBuilder().setSamples(samples).setMaxNewTokens(maxNewTokens)).build();
             for (int run = 1; run <= 2; run++) {
@@ -80,8 +81,8 @@ public final class Serve {
                         resp.getUsage().getPromptTokens(), resp.getUsage().getGeneratedTokens(),
                         resp.getUsage().getGeneratedTokens() / secs, resp.getError().getMessage());
             }
-            System.out.printf(Locale.ROOT, "peak RSS %.2f GB (VmHWM), RSS now %.2f GB, load average %s%n",
-                    server.peakRssBytes() / 1e9, server.rssBytes() / 1e9, PackagedServer.loadAverage());
+            System.out.printf(Locale.ROOT, "peak RSS %.2f GB (VmHWM, memory-mapped files included), RSS now %.2f GB, of it anonymous %.2f GB, "
+                    + "load average %s%n", server.peakRssBytes() / 1e9, server.rssBytes() / 1e9, server.anonRssBytes() / 1e9, PackagedServer.loadAverage());
         }
     }
 
