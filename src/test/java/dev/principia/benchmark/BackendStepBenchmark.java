@@ -9,8 +9,10 @@ import java.util.Locale;
 
 import dev.principia.backend.Batch;
 import dev.principia.backend.onnx.OnnxBackend;
+import dev.principia.model.ExportCache;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.TinyModel;
+import dev.principia.model.WeightPrecision;
 import dev.principia.model.onnx.OnnxExporter;
 
 /**
@@ -24,7 +26,10 @@ import dev.principia.model.onnx.OnnxExporter;
  * {@code JAVA_TOOL_OPTIONS}): {@code bench.threads}, {@code bench.sizes} (default 1,4,8,16,32),
  * {@code bench.decodeTokens} (64), {@code bench.context} (16 cached positions per sequence before the steps; above
  * 16, slot 0's prompt is forked to the others), {@code bench.attention} ({@code plain}, {@code gqa} or {@code both}:
- * which decoder export runs, {@link OnnxExporter.Attention}) and {@code bench.dir}, which keeps exported models between runs. Heap and
+ * which decoder export runs, {@link OnnxExporter.Attention}), {@code bench.weights} (comma-separated {@link WeightPrecision}s, default
+ * {@code fp32}: one export per precision, external data above 1.5 GB) and {@code bench.dir}, which keeps exported models between runs; a
+ * {@code bench.dir/SHAPE} directory that already holds a checkpoint of that shape (e.g. links to {@code benchmark/run.sh genmodel}'s
+ * files) is exported rather than generated. Heap and
  * direct memory are read after the last step (heap after a GC), with the backend and its KV still open.
  */
 public final class BackendStepBenchmark {
@@ -35,19 +40,26 @@ public final class BackendStepBenchmark {
         String attention = System.getProperty("bench.attention", "plain");
         List<OnnxExporter.Attention> kinds = attention.equals("both") ? List.of(OnnxExporter.Attention.PLAIN, OnnxExporter.Attention.GQA)
                 : List.of(OnnxExporter.Attention.valueOf(attention.toUpperCase(Locale.ROOT)));
+        List<WeightPrecision> precisions = Arrays.stream(System.getProperty("bench.weights", "fp32").split(",")).map(WeightPrecision::parse).toList();
         int[] sizes = Arrays.stream(System.getProperty("bench.sizes", "1,4,8,16,32").split(",")).mapToInt(Integer::parseInt).toArray();
         Path work = Path.of(System.getProperty("bench.dir", Files.createTempDirectory("principia-step").toString()));
         for (String name : shapes) {
             EngineBenchmark.Shape shape = EngineBenchmark.shape(name);
             Path dir = work.resolve(name);
             ModelConfig config = shape.spec().toConfig();
-            System.out.printf(Locale.ROOT, "## %s, context %d%n| attention | seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) | heap MB | direct MB |%n|---|---:|---:|---:|---:|---:|---:|---:|---:|%n", name, context);
+            System.out.printf(Locale.ROOT, "## %s, context %d%n| weights | attention | seqs | median step ms | min step ms | tok/s (median) | x single | calling thread CPU ms (median) | heap MB | direct MB |%n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|%n", name, context);
+            for (WeightPrecision precision : precisions) {
             double single = 0;
             for (int n : sizes) for (OnnxExporter.Attention kind : kinds) {
-                Path onnx = dir.resolve(kind == OnnxExporter.Attention.PLAIN ? "model.onnx" : "model-gqa.onnx");
+                String suffix = (kind == OnnxExporter.Attention.PLAIN ? "" : "-gqa") + (precision == WeightPrecision.FP32 ? "" : "-" + precision.configName());
+                Path onnx = dir.resolve("model" + suffix + ".onnx");
                 if (!Files.isRegularFile(onnx)) {
                     if (!Files.isRegularFile(dir.resolve("config.json"))) TinyModel.generate(shape.spec(), 1, dir);
-                    OnnxExporter.exportDecoder(dir, onnx, dev.principia.model.ExportCache.SERVING.withAttention(kind));
+                    OnnxExporter.Options options = ExportCache.SERVING.withWeights(precision).withAttention(kind);
+                    boolean external = precision.weightBytes(config, options.blockSize()) > 1_500_000_000L;
+                    long t0 = System.nanoTime();
+                    OnnxExporter.exportDecoder(dir, onnx, options.withExternalData(external));
+                    System.out.printf(Locale.ROOT, "(exported %s in %.1f s)%n", onnx.getFileName(), (System.nanoTime() - t0) / 1e9);
                 }
                 try (OnnxBackend backend = new OnnxBackend(onnx, config, new OnnxBackend.Options(threads, Math.max(n, 8), 1024))) {
                     decode(backend, n, 4, context); // warm-up
@@ -64,8 +76,9 @@ public final class BackendStepBenchmark {
                     double heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0;
                     double directMb = java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
                             .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed).sum() / 1048576.0;
-                    System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.0f |%n", backend.attention(), n, med, min, tps, tps / single, cpuMed, heapMb, directMb);
+                    System.out.printf(Locale.ROOT, "| %s | %s | %d | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.0f |%n", precision.configName(), backend.attention(), n, med, min, tps, tps / single, cpuMed, heapMb, directMb);
                 }
+            }
             }
         }
     }

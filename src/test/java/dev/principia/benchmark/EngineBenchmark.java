@@ -41,8 +41,10 @@ public final class EngineBenchmark {
                     1, List.of(2), 0.02));
             case "110m-kv4" -> new Shape(name, new TinyModel.Spec("llama", 32000, 768, 2048, 12, 12, 4, 64, 1024, 10000.0, false,
                     1, List.of(2), 0.02));
+            case "tinyllama-1.1b" -> new Shape(name, new TinyModel.Spec("llama", 32000, 2048, 5632, 22, 32, 4, 64, 2048, 10000.0, false,
+                    1, List.of(2), 0.02));
             case "tiny-qwen3" -> new Shape(name, TinyModel.Spec.defaultQwen3Tiny());
-            default -> throw new IllegalArgumentException("unknown shape " + name + " (stories15m, 110m, 110m-kv4, tiny-qwen3)");
+            default -> throw new IllegalArgumentException("unknown shape " + name + " (stories15m, 110m, 110m-kv4, tinyllama-1.1b, tiny-qwen3)");
         };
     }
 
