@@ -160,21 +160,18 @@ final class PackagedServer implements AutoCloseable {
 
     /** VmRSS of the server process in bytes, from /proc; NaN when gone. */
     double rssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
-                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024.0;
-            }
-        } catch (IOException gone) {
-            return Double.NaN;
-        }
-        return Double.NaN;
+        return procStatusBytes("VmRSS:");
     }
 
     /** VmHWM (peak resident set) of the server process in bytes, from /proc; NaN when gone. */
     double peakRssBytes() {
+        return procStatusBytes("VmHWM:");
+    }
+
+    private double procStatusBytes(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
-                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024.0;
+                if (line.startsWith(field)) return Long.parseLong(line.replaceAll("\\D", "")) * 1024.0;
             }
         } catch (IOException gone) {
             return Double.NaN;

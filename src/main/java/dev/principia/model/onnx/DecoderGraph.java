@@ -338,8 +338,8 @@ final class DecoderGraph {
     /** Reports checkpoint tensor {@code name} to the progress callback, once. */
     private void count(String name, Safetensors.Tensor t) {
         if (!counted.add(name)) return;
-        doneBytes += t.size() * t.dtype().byteSize();
-        progress.tensorDone(name, doneBytes, totalBytes);
+        long done = doneBytes += t.size() * t.dtype().byteSize();
+        g.afterLastInitializerWritten(() -> progress.tensorDone(name, done, totalBytes));
     }
 
     private static FloatSource plusOne(FloatSource src) {

@@ -166,7 +166,7 @@ public final class OnnxExporter {
         }
     }
 
-    /** Export progress, called on the exporting thread after each weight tensor is added. */
+    /** Export progress, called on the exporting thread after each weight tensor's data is written (inline or external). */
     @FunctionalInterface
     public interface Progress {
         Progress NONE = (name, done, total) -> { };

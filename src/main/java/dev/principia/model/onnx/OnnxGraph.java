@@ -105,6 +105,8 @@ public final class OnnxGraph {
     private final List<ProtoMessage> inputs = new ArrayList<>();
     private final List<ProtoMessage> outputs = new ArrayList<>();
     private final ExternalData external;
+    /** The inline payload of the initializer added last, or null when it went to external data. */
+    private HookedBlob lastInline;
     private final java.util.Set<String> domains = new java.util.TreeSet<>();
     private int counter;
 
@@ -205,11 +207,46 @@ public final class OnnxGraph {
             t.message(TENSOR_EXTERNAL_DATA, entry("offset", Long.toString(offset)));
             t.message(TENSOR_EXTERNAL_DATA, entry("length", Long.toString(data.length())));
             t.varint(TENSOR_DATA_LOCATION, DATA_LOCATION_EXTERNAL);
+            lastInline = null;
         } else {
-            t.blob(TENSOR_RAW_DATA, data);
+            lastInline = new HookedBlob(data);
+            t.blob(TENSOR_RAW_DATA, lastInline);
         }
         initializers.add(t);
         return name;
+    }
+
+    /**
+     * Runs {@code hook} once the data of the initializer added last is written: now with external data
+     * (written as it is added), else while {@link #writeModel} streams the file, right after that data.
+     */
+    public void afterLastInitializerWritten(Runnable hook) {
+        if (lastInline == null) {
+            hook.run();
+        } else {
+            lastInline.after.add(hook);
+        }
+    }
+
+    /** An inline payload that runs hooks after writing itself. */
+    private static final class HookedBlob implements ProtoMessage.Blob {
+        private final ProtoMessage.Blob data;
+        private final List<Runnable> after = new ArrayList<>();
+
+        HookedBlob(ProtoMessage.Blob data) {
+            this.data = data;
+        }
+
+        @Override
+        public long length() {
+            return data.length();
+        }
+
+        @Override
+        public void writeTo(OutputStream out) throws IOException {
+            data.writeTo(out);
+            for (Runnable r : after) r.run();
+        }
     }
 
     /** An int64 constant of shape {@code [values.length]}. */

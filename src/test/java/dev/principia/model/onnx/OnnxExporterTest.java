@@ -112,6 +112,29 @@ class OnnxExporterTest {
     }
 
     @Test
+    void progressFollowsTheWrittenDataInlineAndExternal() throws Exception {
+        TinyModel.generate(TestModels.qwen2(), 9, dir);
+        for (boolean external : new boolean[]{false, true}) {
+            Path onnx = dir.resolve(external ? "ext.onnx" : "inline.onnx");
+            Path written = external ? onnx.resolveSibling("ext.onnx.data") : onnx;
+            java.util.List<Long> sizesSeen = new java.util.ArrayList<>();
+            java.util.List<Long> reported = new java.util.ArrayList<>();
+            OnnxExporter.exportDecoder(dir, onnx, new OnnxExporter.Options(external, true).withWeights(dev.principia.model.WeightPrecision.INT8),
+                    (name, done, total) -> {
+                        reported.add(done);
+                        try {
+                            sizesSeen.add(Files.exists(written) ? Files.size(written) : -1L);
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    });
+            assertTrue(sizesSeen.get(0) >= 0, (external ? "external" : "inline") + ": progress came before any data was written");
+            assertEquals(reported.get(reported.size() - 1), reported.stream().mapToLong(Long::longValue).max().getAsLong());
+            for (int i = 1; i < reported.size(); i++) assertTrue(reported.get(i) > reported.get(i - 1), "bytes done only grow");
+        }
+    }
+
+    @Test
     void exportIsDeterministic() throws Exception {
         Path a = TestModels.exported(TestModels.llama(), 3, dir.resolve("a"));
         Path b = TestModels.exported(TestModels.llama(), 3, dir.resolve("b"));
