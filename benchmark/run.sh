@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark from benchmark/ against this checkout.
 #   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
-#   benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]      OnnxBackend decode step alone: median/min ms, thread CPU ms
+#   benchmark/run.sh step [stories15m|110m|tinyllama-1.1b ...]  OnnxBackend decode step alone: median/min ms, thread CPU ms (bench.weights=fp32,int8,int4)
 #   benchmark/run.sh gqa [110m|110m-kv4 ...]                    plain vs GQA decoder graph, ORT driven directly, 512-token contexts
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
 #   benchmark/run.sh bigexport [workDir] [layers] [fp32|fp16]   3.3 GB sharded bf16 checkpoint -> ONNX under -Xmx1g, then run

@@ -185,14 +185,7 @@ final class PackagedServer implements AutoCloseable {
      * external data), whose pages are reclaimable and may be counted more than once.
      */
     double anonRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/" + pid() + "/status"))) {
-                if (line.startsWith("RssAnon:")) return Long.parseLong(line.replaceAll("\\D", "")) * 1024.0;
-            }
-        } catch (IOException gone) {
-            return Double.NaN;
-        }
-        return Double.NaN;
+        return procStatusBytes("RssAnon:");
     }
 
     /** The 1-minute load average of this machine, from /proc/loadavg. */
