@@ -68,14 +68,12 @@ public final class ExportCache {
      */
     public static Export ensure(ModelDirectory model, Path cacheDir, OnnxExporter.Options requested, Consumer<String> log) throws IOException {
         boolean classifier = model.config().isSequenceClassifier();
-        for (String candidate : PRE_EXPORTED) {
-            Path inside = model.dir().resolve(candidate);
-            if (Files.isRegularFile(inside)) {
-                // classifier graphs are checked by OnnxClassifier when it opens them
-                if (!classifier) checkPreExported(inside, model.config(), model.dir().resolve(ModelConfig.FILE_NAME));
-                log.accept("using pre-exported ONNX graph " + inside);
-                return new Export(inside, null);
-            }
+        Path inside = preExported(model);
+        if (inside != null) {
+            // classifier graphs are checked by OnnxClassifier when it opens them
+            if (!classifier) checkPreExported(inside, model.config(), model.dir().resolve(ModelConfig.FILE_NAME));
+            log.accept("using pre-exported ONNX graph " + inside);
+            return new Export(inside, null);
         }
         long estimate = estimatedGraphBytes(model.config(), requested);
         OnnxExporter.Options options = requested.externalData() || estimate > EXTERNAL_DATA_ABOVE_BYTES
@@ -110,6 +108,15 @@ public final class ExportCache {
             throw e;
         }
         return new Export(target.resolve(ONNX_FILE), options);
+    }
+
+    /** The first {@link #PRE_EXPORTED} graph inside the model directory, or null. */
+    public static Path preExported(ModelDirectory model) {
+        for (String candidate : PRE_EXPORTED) {
+            Path inside = model.dir().resolve(candidate);
+            if (Files.isRegularFile(inside)) return inside;
+        }
+        return null;
     }
 
     private static final String PARTIAL = ".partial-";

@@ -46,7 +46,7 @@ final class GrmLoader {
         PrincipiaConfig.Engine ec = config.engine();
         int maxModelLen = Math.min(ec.maxModelLen(), c.maxPositionEmbeddings());
         WeightPrecision weights = precision(config.backend().weights(), WeightLayout.numParameters(c), log);
-        Path preExported = preExported(model);
+        Path preExported = ExportCache.preExported(model);
         OnnxExporter.Options options = ExportCache.SERVING.withWeights(weights);
         options = options.withAttention(attention(config.backend().attention(), options, c, preExported != null, log));
         String precision = weights.configName();
@@ -142,14 +142,6 @@ final class GrmLoader {
                     numParameters / 1e9, WeightPrecision.AUTO_INT8_ABOVE_PARAMETERS / 1e9));
         }
         return p;
-    }
-
-    private static Path preExported(ModelDirectory model) {
-        for (String candidate : ExportCache.PRE_EXPORTED) {
-            Path inside = model.dir().resolve(candidate);
-            if (Files.isRegularFile(inside)) return inside;
-        }
-        return null;
     }
 
     /** Bytes of a graph file and its external data files beside it. */
