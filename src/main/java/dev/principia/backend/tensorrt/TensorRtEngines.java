@@ -1,0 +1,84 @@
+package dev.principia.backend.tensorrt;
+
+import dev.principia.backend.ClassifierBackend;
+import dev.principia.backend.fixedkv.FixedKvBackend;
+import dev.principia.backend.fixedkv.FixedKvDevice;
+import dev.principia.backend.fixedkv.FixedKvLayout;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.function.Consumer;
+
+/**
+ * Opens TensorRT engines from ONNX graphs through a {@link NativeTensorRt} (from {@link TensorRtProbe}): the plan comes
+ * from the {@link PlanCache} under {@code cacheDir/tensorrt} when one was built for the same graph, TensorRT version,
+ * GPU, profiles and dtype, else it is built (minutes for a large model; progress in the log) and stored. Pure Java:
+ * what it calls on the native side is the interface.
+ */
+public final class TensorRtEngines {
+    public static final String CACHE_SUBDIR = "tensorrt";
+
+    /**
+     * The shape of a portable decoder graph and the limits it serves.
+     *
+     * @param maxNumSeqs          slots of the cache and rows of one call
+     * @param maxNumBatchedTokens tokens of one call
+     * @param capacity            positions per slot (the longest sequence)
+     * @param kvElementBytes      2 (fp16/bf16 graph) or 4 (fp32)
+     */
+    public record DecoderSpec(int numLayers, int numKvHeads, int headDim, int vocabSize, int maxNumSeqs, int maxNumBatchedTokens, int capacity,
+                              int kvElementBytes) {
+        public FixedKvLayout layout() {
+            return new FixedKvLayout(numLayers, numKvHeads, headDim, capacity, maxNumSeqs, kvElementBytes);
+        }
+
+        public ProfileShapes shapes() {
+            return ProfileShapes.decoder(maxNumSeqs, maxNumBatchedTokens, capacity, numLayers, numKvHeads, headDim);
+        }
+
+        String dtype() {
+            return kvElementBytes == 2 ? "float16" : "float32";
+        }
+    }
+
+    private TensorRtEngines() {
+    }
+
+    /** A {@link FixedKvBackend} running the portable decoder graph {@code onnx} on TensorRT, KV resident on the device. */
+    public static FixedKvBackend openDecoder(NativeTensorRt trt, Path onnx, DecoderSpec spec, Path cacheDir, Consumer<String> log) throws IOException {
+        ProfileShapes shapes = spec.shapes();
+        FixedKvLayout layout = spec.layout();
+        log.accept(String.format(Locale.ROOT, "TensorRT decoder: %d profiles (%s), KV on the device %.2f GB (%d slots x %d positions, %s)",
+                shapes.profiles().size(), shapes.profiles(), layout.totalBytes() / 1e9, layout.maxSlots(), layout.capacity(), spec.dtype()));
+        PlanCache.Entry plan = plan(trt, onnx, shapes, spec.dtype(), cacheDir, log);
+        FixedKvDevice device = trt.openDecoder(plan, layout, shapes, spec.vocabSize(), log);
+        return new FixedKvBackend(device, layout, shapes.limits());
+    }
+
+    /** A classifier graph on TensorRT: at most {@code maxRows} sequences and {@code maxTokens} padded tokens per call. */
+    public static ClassifierBackend openClassifier(NativeTensorRt trt, Path onnx, int numLabels, int maxPositions, int maxRows, int maxTokens,
+                                                   Path cacheDir, Consumer<String> log) throws IOException {
+        ProfileShapes shapes = ProfileShapes.classifier(maxRows, maxTokens, maxPositions);
+        PlanCache.Entry plan = plan(trt, onnx, shapes, "classifier", cacheDir, log);
+        return trt.openClassifier(plan, shapes, numLabels, maxPositions, log);
+    }
+
+    /** The cached plan of {@code onnx} with {@code shapes}, built and stored first when missing or invalid. */
+    static PlanCache.Entry plan(NativeTensorRt trt, Path onnx, ProfileShapes shapes, String dtype, Path cacheDir, Consumer<String> log) throws IOException {
+        GpuFacts facts = trt.facts();
+        PlanCache cache = new PlanCache(cacheDir.resolve(CACHE_SUBDIR), log);
+        PlanCacheKey key = PlanCacheKey.of(onnx, facts, shapes, dtype);
+        var found = cache.load(key);
+        if (found.isPresent()) {
+            log.accept("TensorRT plan " + found.get().file() + " (" + facts.describe() + ")");
+            return found.get();
+        }
+        long t0 = System.nanoTime();
+        log.accept("building a TensorRT plan for " + onnx + " on " + facts.describe() + " into " + cache.file(key));
+        PlanCache.Entry built = cache.store(key, out -> trt.buildPlan(onnx, shapes, cache.timingCacheFile(facts), out, log));
+        log.accept(String.format(Locale.ROOT, "TensorRT plan built in %.1f s: %s (%.2f GB)", (System.nanoTime() - t0) / 1e9, built.file(),
+                built.payloadBytes() / 1e9));
+        return built;
+    }
+}
