@@ -48,9 +48,26 @@ class LayeringTest {
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.ModelRuntime")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader$Loaded")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.TensorRtLoading")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.principia.model..", "dev.principia.backend..")
                 .because("ModelRuntime (with GrmLoader) loads models and backends; the gRPC layer sees the scorer and plain records")
                 .check(classes);
+    }
+
+    /**
+     * TensorRT and CUDA classes fail to link without an NVIDIA driver, so they stay in {@code backend.tensorrt.javacpp},
+     * which nothing references: {@code TensorRtProbe} reaches it reflectively, by name, after checking the driver.
+     */
+    @Test
+    void onlyTheJavacppSideLinksTensorRtAndNothingLinksIt() {
+        String side = "dev.principia.backend.tensorrt.javacpp..";
+        noClasses().that().resideOutsideOfPackage(side).should().dependOnClassesThat().resideInAPackage("org.bytedeco..")
+                .because("a class that links org.bytedeco fails to load on a machine without the NVIDIA driver").check(classes);
+        noClasses().that().resideOutsideOfPackage(side).should().dependOnClassesThat().resideInAPackage(side)
+                .because("the TensorRT side is loaded only reflectively, after TensorRtProbe found a driver and the JNI jars").check(classes);
+        boolean linked = classes.stream().filter(c -> c.getPackageName().equals("dev.principia.backend.tensorrt.javacpp"))
+                .anyMatch(c -> c.getDirectDependenciesFromSelf().stream().anyMatch(d -> d.getTargetClass().getPackageName().startsWith("org.bytedeco")));
+        org.junit.jupiter.api.Assertions.assertTrue(linked, "the rule above watches the package that really links TensorRT");
     }
 
     @Test
