@@ -6,6 +6,7 @@ import dev.principia.backend.fixedkv.FixedKvDevice;
 import dev.principia.backend.fixedkv.FixedKvLayout;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.function.Consumer;
@@ -51,8 +52,7 @@ public final class TensorRtEngines {
         FixedKvLayout layout = spec.layout();
         log.accept(String.format(Locale.ROOT, "TensorRT decoder: %d profiles (%s), KV on the device %.2f GB (%d slots x %d positions, %s)",
                 shapes.profiles().size(), shapes.profiles(), layout.totalBytes() / 1e9, layout.maxSlots(), layout.capacity(), spec.dtype()));
-        PlanCache.Entry plan = plan(trt, onnx, shapes, spec.dtype(), cacheDir, log);
-        FixedKvDevice device = trt.openDecoder(plan, layout, shapes, spec.vocabSize(), log);
+        FixedKvDevice device = open(trt, onnx, shapes, spec.dtype(), cacheDir, log, plan -> trt.openDecoder(plan, layout, shapes, spec.vocabSize(), log));
         return new FixedKvBackend(device, layout, shapes.limits());
     }
 
@@ -60,25 +60,38 @@ public final class TensorRtEngines {
     public static ClassifierBackend openClassifier(NativeTensorRt trt, Path onnx, int numLabels, int maxPositions, int maxRows, int maxTokens,
                                                    Path cacheDir, Consumer<String> log) throws IOException {
         ProfileShapes shapes = ProfileShapes.classifier(maxRows, maxTokens, maxPositions);
-        PlanCache.Entry plan = plan(trt, onnx, shapes, "classifier", cacheDir, log);
-        return trt.openClassifier(plan, shapes, numLabels, maxPositions, log);
+        return open(trt, onnx, shapes, "classifier", cacheDir, log, plan -> trt.openClassifier(plan, shapes, numLabels, maxPositions, log));
     }
 
-    /** The cached plan of {@code onnx} with {@code shapes}, built and stored first when missing or invalid. */
-    static PlanCache.Entry plan(NativeTensorRt trt, Path onnx, ProfileShapes shapes, String dtype, Path cacheDir, Consumer<String> log) throws IOException {
+    /** Opens an engine from a plan. */
+    interface Opener<T> {
+        T open(PlanCache.Entry plan) throws IOException;
+    }
+
+    /**
+     * Opens the cached plan of {@code onnx} with {@code shapes}; builds and stores it first when missing or invalid, and
+     * again (with a warning) when TensorRT cannot deserialize the cached one.
+     */
+    static <T> T open(NativeTensorRt trt, Path onnx, ProfileShapes shapes, String dtype, Path cacheDir, Consumer<String> log, Opener<T> opener)
+            throws IOException {
         GpuFacts facts = trt.facts();
         PlanCache cache = new PlanCache(cacheDir.resolve(CACHE_SUBDIR), log);
         PlanCacheKey key = PlanCacheKey.of(onnx, facts, shapes, dtype);
         var found = cache.load(key);
         if (found.isPresent()) {
             log.accept("TensorRT plan " + found.get().file() + " (" + facts.describe() + ")");
-            return found.get();
+            try {
+                return opener.open(found.get());
+            } catch (IOException e) {
+                log.accept("TensorRT could not open the cached plan " + found.get().file() + " (" + e.getMessage() + "); deleting it, the plan is built again");
+                Files.deleteIfExists(found.get().file());
+            }
         }
         long t0 = System.nanoTime();
         log.accept("building a TensorRT plan for " + onnx + " on " + facts.describe() + " into " + cache.file(key));
         PlanCache.Entry built = cache.store(key, out -> trt.buildPlan(onnx, shapes, cache.timingCacheFile(facts), out, log));
         log.accept(String.format(Locale.ROOT, "TensorRT plan built in %.1f s: %s (%.2f GB)", (System.nanoTime() - t0) / 1e9, built.file(),
                 built.payloadBytes() / 1e9));
-        return built;
+        return opener.open(built);
     }
 }
