@@ -49,6 +49,7 @@ class LayeringTest {
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader$Loaded")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.TensorRtLoading")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.TensorRtLoading$Classifier")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.principia.model..", "dev.principia.backend..")
                 .because("ModelRuntime (with GrmLoader) loads models and backends; the gRPC layer sees the scorer and plain records")
                 .check(classes);

@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 
+import dev.principia.backend.Backend;
 import dev.principia.backend.onnx.OnnxBackend;
 import dev.principia.engine.EngineConfig;
 import dev.principia.model.DType;
@@ -35,7 +36,7 @@ final class GrmLoader {
     static final int GQA_KV_STAGING_COPIES = 1;
 
     /** The backend, the engine limits sized from the plan, and what GetServerInfo reports. */
-    record Loaded(OnnxBackend backend, EngineConfig engineConfig, PlannedMemory memory, LoadedModel.Serving serving) {
+    record Loaded(Backend backend, EngineConfig engineConfig, PlannedMemory memory, LoadedModel.Serving serving) {
     }
 
     private GrmLoader() {

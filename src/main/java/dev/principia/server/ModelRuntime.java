@@ -12,7 +12,9 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
-import dev.principia.backend.onnx.OnnxBackend;
+import dev.principia.backend.Backend;
+import dev.principia.backend.ClassifierBackend;
+import dev.principia.backend.tensorrt.NativeTensorRt;
 import dev.principia.backend.onnx.OnnxClassifier;
 import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.LoadPolicy;
@@ -65,7 +67,9 @@ public class ModelRuntime {
     private final java.util.concurrent.atomic.AtomicInteger numInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private volatile String failure = "";
     private ModelDirectory model;
-    private OnnxBackend backend;
+    private Backend backend;
+    /** TensorRT when {@code principia.backend} chose it; null = ONNX Runtime. */
+    private NativeTensorRt tensorRt;
     private PlannedMemory plannedMemory;
     private LoadedModel.Serving grmServing;
     private Engine engine;
@@ -108,7 +112,8 @@ public class ModelRuntime {
         model = ModelDirectory.open(dir, embedded);
         natives.add(model.tokenizer());
         int threads = config.backend().intraOpThreads();
-        GrmLoader.Loaded grm = GrmLoader.load(model, config, LOG::info);
+        tensorRt = TensorRtLoading.choose(config.backend().kind(), LOG::info).orElse(null);
+        GrmLoader.Loaded grm = tensorRt != null ? TensorRtLoading.loadGrm(model, config, tensorRt, LOG::info) : GrmLoader.load(model, config, LOG::info);
         backend = grm.backend();
         natives.add(0, backend);
         plannedMemory = grm.memory();
@@ -180,10 +185,17 @@ public class ModelRuntime {
             throw new IllegalArgumentException(dir.dir().resolve("config.json") + ": the " + role + " must be a *ForSequenceClassification "
                     + "model with num_labels 1; got " + dir.config().architecture() + " with num_labels " + dir.config().numLabels());
         }
-        ExportCache.Export export = ExportCache.ensure(dir, config.model().cacheDir(), ExportCache.SERVING, LOG::info);
-        Path onnx = export.onnx();
-        classifierServing.put(dir, new LoadedModel.Serving(export.preExported() && !dir.embeddedDefault() ? "pre-exported" : "fp32", GrmLoader.graphBytes(onnx), 0, "", "plain"));
-        OnnxClassifier classifier = new OnnxClassifier(onnx, dir.config(), new OnnxClassifier.Options(threads, 16));
+        ClassifierBackend classifier;
+        if (tensorRt != null) {
+            TensorRtLoading.Classifier trt = TensorRtLoading.classifier(dir, config, tensorRt, LOG::info);
+            classifierServing.put(dir, trt.serving());
+            classifier = trt.backend();
+        } else {
+            ExportCache.Export export = ExportCache.ensure(dir, config.model().cacheDir(), ExportCache.SERVING, LOG::info);
+            Path onnx = export.onnx();
+            classifierServing.put(dir, new LoadedModel.Serving(export.preExported() && !dir.embeddedDefault() ? "pre-exported" : "fp32", GrmLoader.graphBytes(onnx), 0, "", "plain"));
+            classifier = new OnnxClassifier(onnx, dir.config(), new OnnxClassifier.Options(threads, 16));
+        }
         natives.add(0, classifier);
         ClassifierEngine scalar = new ClassifierEngine(role, classifier, config.metaRm().maxBatchTokens(), config.engine().maxPendingRequests() * 4);
         io.micrometer.core.instrument.FunctionCounter.builder("principia.scalar.sequences", scalar, ClassifierEngine::sequencesScored)

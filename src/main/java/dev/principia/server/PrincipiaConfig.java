@@ -6,6 +6,7 @@ import java.util.Optional;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.smallrye.config.WithName;
+import io.smallrye.config.WithParentName;
 
 /** Every {@code principia.*} key, with its default. README's configuration table mirrors this file. */
 @ConfigMapping(prefix = "principia")
@@ -83,6 +84,14 @@ public interface PrincipiaConfig {
     }
 
     interface Backend {
+        /**
+         * {@code principia.backend} itself: {@code auto}, {@code onnx} (ONNX Runtime on CPU) or {@code tensorrt} (TensorRT on
+         * an NVIDIA GPU, needs the {@code gpu} build); auto = tensorrt where the driver and the TensorRT jars are found, logged with why.
+         */
+        @WithParentName
+        @WithDefault("auto")
+        String kind();
+
         /** ONNX Runtime intra-op threads; 0 = one per available core. */
         @WithDefault("0")
         int intraOpThreads();
