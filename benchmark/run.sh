@@ -10,13 +10,15 @@
 #   benchmark/run.sh overload [--seconds 60] [--factor 10]      open loop at factor x the sustainable rate; refusals, heap, RSS
 #   benchmark/run.sh drain [--rmb FILE] [--runs 3]              SIGTERM with 16 requests in flight; every answer exactly once
 #   benchmark/run.sh soak [--minutes 30]                        steady mixed load; heap, RSS, KV sampled every 30 s
+#   benchmark/run.sh trt [workDir]                              TensorRT decode/prefill tokens/s, 110M (GPU node; see benchmark/gpu/run.sh)
+# BENCH_MVN_ARGS (e.g. -Pgpu) is passed to every Maven call: the gpu profile adds the TensorRT/CUDA natives.
 # overload, drain and soak package the server once and start it themselves (target/quarkus-app, ports from
 # 9100 / 8180, embedded model cached under target/principia-cache); it is stopped when the mode ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-engine}; shift || true
-./mvnw -B -q -o test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test \
-  || ./mvnw -B -q test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test
+./mvnw -B -q -o ${BENCH_MVN_ARGS:-} test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test \
+  || ./mvnw -B -q ${BENCH_MVN_ARGS:-} test-compile dependency:build-classpath -Dmdep.outputFile=target/bench-classpath.txt -Dmdep.includeScope=test
 # A manifest-only jar carries the class path, as Surefire does: with a 24 kB -cp command line,
 # ONNX Runtime's native initialisation crashed (SIGSEGV) on this machine.
 root=$(pwd)
@@ -28,7 +30,7 @@ root=$(pwd)
 cp=target/bench-classpath.jar
 case "$what" in
   overload|drain|soak|serve)
-    ./mvnw -B -q -o package -DskipTests || ./mvnw -B -q package -DskipTests
+    ./mvnw -B -q -o ${BENCH_MVN_ARGS:-} package -DskipTests || ./mvnw -B -q ${BENCH_MVN_ARGS:-} package -DskipTests
     # The client starts the server as its child; should the client die, kill the server it recorded.
     rm -f target/bench-server.pid
     trap '[ -f target/bench-server.pid ] && kill -9 "$(cat target/bench-server.pid)" 2>/dev/null || true' EXIT INT TERM
@@ -41,5 +43,6 @@ case "$what" in
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
   genmodel) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.GenModel "$@" ;;
   bigexport) exec java -Xmx1g -cp "$cp" dev.principia.benchmark.BigModelExport "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve)" >&2; exit 2 ;;
+  trt) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.TensorRtBenchmark "$@" ;;
+  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve, trt)" >&2; exit 2 ;;
 esac

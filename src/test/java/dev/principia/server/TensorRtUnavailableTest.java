@@ -4,10 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.DisabledIf;
 
 import dev.principia.api.v1.RewardServiceGrpc;
 import io.grpc.ManagedChannel;
@@ -26,7 +29,12 @@ import io.quarkus.test.junit.TestProfile;
  */
 @QuarkusTest
 @TestProfile(TensorRtUnavailableTest.TensorRtRequested.class)
+@DisabledIf("driverPresent")
 class TensorRtUnavailableTest {
+
+    static boolean driverPresent() {
+        return Files.exists(Path.of("/proc/driver/nvidia/version"));
+    }
 
     public static class TensorRtRequested implements QuarkusTestProfile {
         @Override
