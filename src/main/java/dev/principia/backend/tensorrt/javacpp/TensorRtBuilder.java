@@ -29,6 +29,7 @@ final class TensorRtBuilder {
     private TensorRtBuilder() {
     }
 
+    @SuppressWarnings("deprecation") // kSTRONGLY_TYPED: TensorRT 11 types every network strongly and deprecates the flag; it states the intent
     static void build(Path onnx, ProfileShapes shapes, Path timingCache, WritableByteChannel out, TensorRtRuntime.Logger logger, Consumer<String> log)
             throws IOException {
         long t0 = System.nanoTime();
