@@ -10,6 +10,9 @@
 #   benchmark/run.sh overload [--seconds 60] [--factor 10]      open loop at factor x the sustainable rate; refusals, heap, RSS
 #   benchmark/run.sh drain [--rmb FILE] [--runs 3]              SIGTERM with 16 requests in flight; every answer exactly once
 #   benchmark/run.sh soak [--minutes 30]                        steady mixed load; heap, RSS, KV sampled every 30 s
+#   benchmark/run.sh accuracy --input FILE [--samples 32] [--addr HOST:PORT] [--out DIR] [--limit N]
+#                                                               Voting@k / MetaRM@k against a running server: Markdown, CSV, PNG
+#   benchmark/run.sh arith --seed S --count N --out FILE         arithmetic judging items (RMB best-of-N shape) from a seed
 # overload, drain and soak package the server once and start it themselves (target/quarkus-app, ports from
 # 9100 / 8180, embedded model cached under target/principia-cache); it is stopped when the mode ends.
 set -euo pipefail
@@ -41,5 +44,7 @@ case "$what" in
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
   genmodel) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.GenModel "$@" ;;
   bigexport) exec java -Xmx1g -cp "$cp" dev.principia.benchmark.BigModelExport "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve)" >&2; exit 2 ;;
+  accuracy) exec java -Xmx2g -Djava.awt.headless=true -cp "$cp" dev.principia.benchmark.Accuracy "$@" ;;
+  arith) exec java -Xmx512m -cp "$cp" dev.principia.benchmark.ArithmeticItems "$@" ;;
+  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve, accuracy, arith)" >&2; exit 2 ;;
 esac
