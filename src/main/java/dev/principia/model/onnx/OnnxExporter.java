@@ -220,7 +220,7 @@ public final class OnnxExporter {
             long total = 0;
             for (WeightLayout.Entry e : WeightLayout.of(c)) total += st.tensor(e.name()).size() * st.tensor(e.name()).dtype().byteSize();
             var g = new OnnxGraph(ext);
-            var body = new DecoderGraph(c, st, g, options.onnxDataType(), options.weights(), options.blockSize(), progress, total);
+            var body = new DecoderGraph(c, st, g, OPSET, options.onnxDataType(), options.weights(), options.blockSize(), progress, total);
             if (c.isSequenceClassifier()) {
                 buildClassifier(c, g, body);
             } else {
