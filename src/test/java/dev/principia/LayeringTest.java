@@ -48,8 +48,10 @@ class LayeringTest {
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.ModelRuntime")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader$Loaded")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmBackends")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmBackends$Opened")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.principia.model..", "dev.principia.backend..")
-                .because("ModelRuntime (with GrmLoader) loads models and backends; the gRPC layer sees the scorer and plain records")
+                .because("ModelRuntime (with GrmLoader and GrmBackends) loads models and backends; the gRPC layer sees the scorer and plain records")
                 .check(classes);
     }
 

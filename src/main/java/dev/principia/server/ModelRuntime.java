@@ -12,7 +12,7 @@ import jakarta.inject.Inject;
 
 import org.jboss.logging.Logger;
 
-import dev.principia.backend.onnx.OnnxBackend;
+import dev.principia.backend.Backend;
 import dev.principia.backend.onnx.OnnxClassifier;
 import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.LoadPolicy;
@@ -65,7 +65,7 @@ public class ModelRuntime {
     private final java.util.concurrent.atomic.AtomicInteger numInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private volatile String failure = "";
     private ModelDirectory model;
-    private OnnxBackend backend;
+    private Backend backend;
     private PlannedMemory plannedMemory;
     private LoadedModel.Serving grmServing;
     private Engine engine;
