@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The backend's own bookkeeping (lengths, validation, where logits go, what a failed call leaves) over a recording
- * device that answers each row with its last (slot, position, token); the real devices are tested in their packages.
+ * device (vocabulary 16) that answers each row with its last (slot, position, token) instead of logits; the real devices are tested in their packages.
  */
 class FixedKvBackendTest {
     static final FixedKvLayout LAYOUT = new FixedKvLayout(2, 2, 4, 32, 8, 4);
@@ -33,7 +33,7 @@ class FixedKvBackendTest {
 
         @Override
         public int vocabSize() {
-            return 3;
+            return 16;
         }
 
         @Override
@@ -89,6 +89,9 @@ class FixedKvBackendTest {
         assertThrows(IllegalArgumentException.class, () -> backend.execute(new Batch(List.of(new Batch.Entry(0, new int[30], 3)))),
                 "33 positions exceed capacity 32");
         assertThrows(IllegalArgumentException.class, () -> backend.execute(new Batch(List.of(new Batch.Entry(8, new int[]{1}, 0)))));
+        assertThrows(IllegalArgumentException.class, () -> backend.execute(new Batch(List.of(new Batch.Entry(1, new int[]{16}, 0)))),
+                "vocabulary of 16");
+        assertThrows(IllegalArgumentException.class, () -> backend.execute(new Batch(List.of(new Batch.Entry(1, new int[]{-1}, 0)))));
         assertEquals(runs, device.runs.size());
         assertEquals(3, backend.kvLength(0));
         // truncation is a shorter start: free
