@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark from benchmark/ against this checkout.
 #   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
-#   benchmark/run.sh step [stories15m|110m|tinyllama-1.1b ...]  OnnxBackend decode step alone: median/min ms, thread CPU ms (bench.weights=fp32,int8,int4)
+#   benchmark/run.sh step [stories15m|110m|tinyllama-1.1b ...]  decode step alone: median/min ms, thread CPU ms (BENCH_OPTS="-Dbench.weights=fp32,int8 -Dbench.attention=plain|gqa|portable|both")
 #   benchmark/run.sh gqa [110m|110m-kv4 ...]                    plain vs GQA decoder graph, ORT driven directly, 512-token contexts
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
 #   benchmark/run.sh bigexport [workDir] [layers] [fp32|fp16]   3.3 GB sharded bf16 checkpoint -> ONNX under -Xmx1g, then run
@@ -39,7 +39,7 @@ case "$what" in
     java -Xmx1g -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$cp" "dev.principia.benchmark.$main" "$@"
     exit $? ;;
   engine) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
-  step) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
+  step) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
   gqa) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.GqaStepBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
   genmodel) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.GenModel "$@" ;;
