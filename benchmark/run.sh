@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a benchmark from benchmark/ against this checkout.
 #   benchmark/run.sh engine [stories15m|110m|tiny-qwen3 ...]    engine decode throughput, overhead, forking
-#   benchmark/run.sh step [stories15m|110m|tinyllama-1.1b ...]  OnnxBackend decode step alone: median/min ms, thread CPU ms (bench.weights=fp32,int8,int4)
+#   benchmark/run.sh step [stories15m|110m|tinyllama-1.1b ...]  decode step alone: median/min ms, thread CPU ms (BENCH_OPTS="-Dbench.weights=fp32,int8 -Dbench.attention=plain|gqa|portable|both")
 #   benchmark/run.sh gqa [110m|110m-kv4 ...]                    plain vs GQA decoder graph, ORT driven directly, 512-token contexts
 #   benchmark/run.sh load [options]                             Score load against a running server (see --help)
 #   benchmark/run.sh bigexport [workDir] [layers] [fp32|fp16]   3.3 GB sharded bf16 checkpoint -> ONNX under -Xmx1g, then run
@@ -10,6 +10,9 @@
 #   benchmark/run.sh overload [--seconds 60] [--factor 10]      open loop at factor x the sustainable rate; refusals, heap, RSS
 #   benchmark/run.sh drain [--rmb FILE] [--runs 3]              SIGTERM with 16 requests in flight; every answer exactly once
 #   benchmark/run.sh soak [--minutes 30]                        steady mixed load; heap, RSS, KV sampled every 30 s
+#   benchmark/run.sh accuracy --input FILE [--samples 32] [--addr HOST:PORT] [--out DIR] [--limit N]
+#                                                               Voting@k / MetaRM@k against a running server: Markdown, CSV, PNG
+#   benchmark/run.sh arith --seed S --count N --out FILE         arithmetic judging items (RMB best-of-N shape) from a seed
 #   benchmark/run.sh trt [workDir]                              TensorRT decode/prefill tokens/s, 110M (GPU node; see benchmark/gpu/run.sh)
 # BENCH_MVN_ARGS (e.g. -Pgpu) is passed to every Maven call: the gpu profile adds the TensorRT/CUDA natives.
 # overload, drain and soak package the server once and start it themselves (target/quarkus-app, ports from
@@ -38,11 +41,13 @@ case "$what" in
     java -Xmx1g -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$cp" "dev.principia.benchmark.$main" "$@"
     exit $? ;;
   engine) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.EngineBenchmark "$@" ;;
-  step) exec java -Xmx8g -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
+  step) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.BackendStepBenchmark "$@" ;;
   gqa) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.GqaStepBenchmark "$@" ;;
   load) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.ScoreLoad "$@" ;;
   genmodel) exec java -Xmx2g -cp "$cp" dev.principia.benchmark.GenModel "$@" ;;
   bigexport) exec java -Xmx1g -cp "$cp" dev.principia.benchmark.BigModelExport "$@" ;;
   trt) exec java -Xmx8g ${BENCH_OPTS:-} -cp "$cp" dev.principia.benchmark.TensorRtBenchmark "$@" ;;
-  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve, trt)" >&2; exit 2 ;;
+  accuracy) exec java -Xmx2g -Djava.awt.headless=true -cp "$cp" dev.principia.benchmark.Accuracy "$@" ;;
+  arith) exec java -Xmx512m -cp "$cp" dev.principia.benchmark.ArithmeticItems "$@" ;;
+  *) echo "unknown benchmark '$what' (engine, step, gqa, load, genmodel, bigexport, overload, drain, soak, serve, accuracy, arith, trt)" >&2; exit 2 ;;
 esac

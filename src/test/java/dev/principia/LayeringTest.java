@@ -50,8 +50,10 @@ class LayeringTest {
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmLoader$Loaded")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.TensorRtLoading")
                 .and().doNotHaveFullyQualifiedName("dev.principia.server.TensorRtLoading$Classifier")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmBackends")
+                .and().doNotHaveFullyQualifiedName("dev.principia.server.GrmBackends$Opened")
                 .should().dependOnClassesThat().resideInAnyPackage("dev.principia.model..", "dev.principia.backend..")
-                .because("ModelRuntime (with GrmLoader) loads models and backends; the gRPC layer sees the scorer and plain records")
+                .because("ModelRuntime (with GrmLoader and GrmBackends) loads models and backends; the gRPC layer sees the scorer and plain records")
                 .check(classes);
     }
 

@@ -59,7 +59,8 @@ public final class ExportCache {
     /**
      * The graph to serve {@code model} with: a decoder with KV-cache I/O for causal LMs, a prefill-only
      * classifier for {@code *ForSequenceClassification} models (meta-RM, scalar RM). A pre-exported graph
-     * inside the directory wins; else the export cached under {@code cacheDir/exports/<name>-<key>}, where
+     * inside the directory wins, except for a {@link OnnxExporter.Attention#PORTABLE portable} decoder (a pre-exported
+     * graph is a plain one), which is always exported from the weights; else the export cached under {@code cacheDir/exports/<name>-<key>}, where
      * the key is the {@link ExportKey content fingerprint} of the weights, config, exporter version and
      * {@code requested} options; else a new export, made in a temporary directory beside it and published
      * by one rename, so that a crash or a concurrent start never leaves a half-written graph behind the
@@ -68,7 +69,7 @@ public final class ExportCache {
      */
     public static Export ensure(ModelDirectory model, Path cacheDir, OnnxExporter.Options requested, Consumer<String> log) throws IOException {
         boolean classifier = model.config().isSequenceClassifier();
-        Path inside = preExported(model);
+        Path inside = !classifier && requested.attention() == OnnxExporter.Attention.PORTABLE ? null : preExported(model);
         if (inside != null) {
             // classifier graphs are checked by OnnxClassifier when it opens them
             if (!classifier) checkPreExported(inside, model.config(), model.dir().resolve(ModelConfig.FILE_NAME));

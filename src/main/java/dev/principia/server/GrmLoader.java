@@ -34,8 +34,10 @@ final class GrmLoader {
     static final int PLAIN_KV_STAGING_COPIES = 2;
     /** GroupQueryAttention reads and writes one buffer in place: one staging copy. */
     static final int GQA_KV_STAGING_COPIES = 1;
+    /** The portable graph's cache is both past and present of every call: no staging copy. */
+    static final int PORTABLE_KV_STAGING_COPIES = 0;
 
-    /** The backend, the engine limits sized from the plan, and what GetServerInfo reports. */
+    /** The backend, the engine limits sized from the plan, and what GetServerInfo reports (the attention graph included). */
     record Loaded(Backend backend, EngineConfig engineConfig, PlannedMemory memory, LoadedModel.Serving serving) {
     }
 
@@ -49,18 +51,21 @@ final class GrmLoader {
         WeightPrecision weights = precision(config.backend().weights(), WeightLayout.numParameters(c), log);
         Path preExported = ExportCache.preExported(model);
         OnnxExporter.Options options = ExportCache.SERVING.withWeights(weights);
-        options = options.withAttention(attention(config.backend().attention(), options, c, preExported != null, log));
+        options = options.withAttention(GrmBackends.attention(config.backend().attention(), options, c, preExported != null,
+                GrmBackends.hasWeights(model), log));
+        boolean portable = options.attention() == OnnxExporter.Attention.PORTABLE;
         String precision = weights.configName();
         Map<String, Long> sizes = new LinkedHashMap<>();
         for (WeightPrecision p : WeightPrecision.values()) sizes.put(p.configName(), p.weightBytes(c, options.blockSize()));
-        if (preExported != null && !model.embeddedDefault()) {
+        if (preExported != null && !model.embeddedDefault() && !portable) {
             precision = "pre-exported";
             sizes.put(precision, graphBytes(preExported));
         }
         MachineMemory memory = MachineMemory.detect(ec.memoryLimitBytes());
         long maxHeap = Runtime.getRuntime().maxMemory();
         int kvElementBytes = options.dtype() == DType.F16 ? 2 : 4;
-        int staging = options.attention() == OnnxExporter.Attention.GQA ? GQA_KV_STAGING_COPIES : PLAIN_KV_STAGING_COPIES;
+        int staging = portable ? PORTABLE_KV_STAGING_COPIES
+                : options.attention() == OnnxExporter.Attention.GQA ? GQA_KV_STAGING_COPIES : PLAIN_KV_STAGING_COPIES;
         MemoryPlan plan = MemoryPlan.of(new MemoryPlan.Inputs(c, precision, sizes, kvElementBytes, ec.maxNumSeqs(), ec.maxNumBatchedTokens(),
                 maxModelLen, ec.kvCacheBytes(), memory.bytes(), memory.source(), maxHeap, staging), PRECISIONS_BY_SIZE);
         long direct = maxDirectMemory(maxHeap);
@@ -84,15 +89,16 @@ final class GrmLoader {
                 MemoryPlan.gb(plan.weightBytes()), precision, MemoryPlan.gb(plan.activationBytes()), MemoryPlan.gb(plan.kvCacheBytes()),
                 plan.kvCacheTokens(), plan.kvBytesPerToken(), plan.kvStagingCopies()));
         ExportCache.Export export = ExportCache.ensure(model, config.model().cacheDir(), options, log);
-        OnnxBackend backend = new OnnxBackend(export.onnx(), c, new OnnxBackend.Options(config.backend().intraOpThreads(), ec.maxNumSeqs(),
-                maxModelLen, config.backend().allowSpinning(), plan.kvCacheBytes()));
+        GrmBackends.Opened opened = GrmBackends.open(export.onnx(), c, options.attention(), new OnnxBackend.Options(config.backend().intraOpThreads(),
+                ec.maxNumSeqs(), maxModelLen, config.backend().allowSpinning(), plan.kvCacheBytes()), ec.maxNumBatchedTokens(), log);
+        Backend backend = opened.backend();
         // the backend's count, not the plan's: each slot may waste part of its last block
         int kvTokens = (int) Math.min(Integer.MAX_VALUE, backend.info().kvCacheTokens());
         EngineConfig engineConfig = new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), kvTokens, ec.maxPendingRequests(), ec.maxModelLen());
         PlannedMemory planned = new PlannedMemory(plan.availableBytes(), plan.availableSource(), plan.reservedBytes(), plan.weightBytes(),
                 plan.activationBytes(), plan.kvCacheBytes(), plan.kvBytesPerToken());
         LoadedModel.Serving serving = new LoadedModel.Serving(precision, graphBytes(export.onnx()), backend.info().kvCacheBytes(),
-                dtypeName(backend.info().kvElementType()), backend.attention());
+                dtypeName(backend.info().kvElementType()), opened.attention());
         return new Loaded(backend, engineConfig, planned, serving);
     }
 
@@ -104,30 +110,6 @@ final class GrmLoader {
             case "bfloat16" -> "bf16";
             default -> onnxType;
         };
-    }
-
-    /**
-     * {@code principia.backend.attention} resolved: auto = GroupQueryAttention where it applies (fp32 activations,
-     * head_dim a multiple of 16, not a pre-exported graph), else plain; gqa where it does not apply is refused.
-     */
-    static OnnxExporter.Attention attention(String configured, OnnxExporter.Options options, ModelConfig c, boolean preExported,
-                                            Consumer<String> log) {
-        String a = configured.strip().toLowerCase(Locale.ROOT);
-        String why = preExported ? "the model directory holds a pre-exported graph"
-                : options.dtype() != DType.F32 ? "GroupQueryAttention is exported for fp32 activations only"
-                : c.headDim() % 16 != 0 ? "GroupQueryAttention's rotary needs head_dim a multiple of 16, the model has " + c.headDim() : null;
-        switch (a) {
-            case "plain":
-                return OnnxExporter.Attention.PLAIN;
-            case "gqa":
-                if (why != null) throw new IllegalArgumentException("principia.backend.attention=gqa: " + why + "; use auto or plain");
-                return OnnxExporter.Attention.GQA;
-            case "auto":
-                if (why != null) log.accept("attention: auto chose plain: " + why);
-                return why == null ? OnnxExporter.Attention.GQA : OnnxExporter.Attention.PLAIN;
-            default:
-                throw new IllegalArgumentException("principia.backend.attention=" + configured + " is not one of auto, plain, gqa");
-        }
     }
 
     /** {@code principia.backend.weights} resolved; auto's choice is logged. */

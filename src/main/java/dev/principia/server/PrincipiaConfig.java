@@ -108,8 +108,10 @@ public interface PrincipiaConfig {
         String weights();
 
         /**
-         * The GRM decoder's attention graph: {@code auto}, {@code plain} (standard operators) or {@code gqa} (ONNX Runtime's
-         * GroupQueryAttention, KV updated in place); auto = gqa where it applies (fp32 activations, head_dim a multiple of 16).
+         * The GRM decoder's attention graph: {@code auto}, {@code plain} (standard operators), {@code gqa} (ONNX Runtime's
+         * GroupQueryAttention, KV updated in place) or {@code portable} (standard operators, fixed-capacity KV updated in
+         * place: the graph TensorRT builds; slower than gqa on CPU); auto = gqa where it applies (fp32 activations, head_dim a
+         * multiple of 16), never portable.
          */
         @WithDefault("auto")
         String attention();

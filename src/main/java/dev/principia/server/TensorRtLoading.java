@@ -26,8 +26,6 @@ import dev.principia.model.onnx.OnnxExporter;
  * reaches TensorRT only through {@link TensorRtProbe}'s reflectively loaded {@link NativeTensorRt}.
  */
 final class TensorRtLoading {
-    /** {@code OnnxExporter.Attention.PORTABLE}'s name: the portable exporter lands separately (issue 13). */
-    static final String PORTABLE = "PORTABLE";
     /** Sequences per classifier call on the GPU. */
     static final int CLASSIFIER_MAX_ROWS = 16;
 
@@ -62,18 +60,12 @@ final class TensorRtLoading {
         ModelConfig c = model.config();
         PrincipiaConfig.Engine ec = config.engine();
         int maxModelLen = Math.min(ec.maxModelLen(), c.maxPositionEmbeddings());
-        OnnxExporter.Attention portable;
-        try {
-            portable = OnnxExporter.Attention.valueOf(PORTABLE);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalStateException("principia.backend=tensorrt needs the portable decoder graph, which this build's exporter cannot write yet");
+        if (!GrmBackends.hasWeights(model)) {
+            throw new IllegalArgumentException(model.dir() + ": principia.backend=tensorrt exports the portable graph from safetensors weights, "
+                    + "and the directory holds none; use principia.backend=onnx");
         }
         ExportCache.Export export = ExportCache.ensure(model, config.model().cacheDir(),
-                ExportCache.SERVING.withWeights(WeightPrecision.FP16).withAttention(portable), log);
-        if (export.preExported()) {
-            throw new IllegalArgumentException(export.onnx() + ": principia.backend=tensorrt runs the portable graph Principia exports; "
-                    + "remove the pre-exported graph from the model directory or use principia.backend=onnx");
-        }
+                ExportCache.SERVING.withWeights(WeightPrecision.FP16).withAttention(OnnxExporter.Attention.PORTABLE), log);
         var spec = new TensorRtEngines.DecoderSpec(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim(), c.vocabSize(), ec.maxNumSeqs(),
                 ec.maxNumBatchedTokens(), maxModelLen, 2);
         FixedKvBackend backend = TensorRtEngines.openDecoder(trt, export.onnx(), spec, config.model().cacheDir(), log);

@@ -7,8 +7,11 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import dev.principia.backend.Backend;
 import dev.principia.backend.Batch;
+import dev.principia.backend.fixedkv.RunPlanner;
 import dev.principia.backend.onnx.OnnxBackend;
+import dev.principia.backend.onnx.OrtFixedKvDevice;
 import dev.principia.model.ExportCache;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.TinyModel;
@@ -16,7 +19,7 @@ import dev.principia.model.WeightPrecision;
 import dev.principia.model.onnx.OnnxExporter;
 
 /**
- * Decode step time of {@link OnnxBackend} alone, without the engine: n slots prefilled with 16 tokens,
+ * Decode step time of {@link OnnxBackend} (or the portable graph's backend) alone, without the engine: n slots prefilled with 16 tokens,
  * then {@code bench.decodeTokens} batched decode steps. Reports the median and minimum step, which
  * resist a shared machine's noise better than a mean, and the calling thread's CPU time, which with
  * {@code -Dbench.threads=1} (ONNX Runtime then computes on the calling thread) is the step's work, nearly
@@ -25,8 +28,9 @@ import dev.principia.model.onnx.OnnxExporter;
  * <p>Usage: {@code benchmark/run.sh step [stories15m|110m|tiny-qwen3 ...]}; settings as system properties (e.g. in
  * {@code JAVA_TOOL_OPTIONS}): {@code bench.threads}, {@code bench.sizes} (default 1,4,8,16,32),
  * {@code bench.decodeTokens} (64), {@code bench.context} (16 cached positions per sequence before the steps; above
- * 16, slot 0's prompt is forked to the others), {@code bench.attention} ({@code plain}, {@code gqa} or {@code both}:
- * which decoder export runs, {@link OnnxExporter.Attention}), {@code bench.weights} (comma-separated {@link WeightPrecision}s, default
+ * 16, slot 0's prompt is forked to the others), {@code bench.attention} ({@code plain}, {@code gqa}, {@code portable} or {@code both}
+ * (plain and gqa): which decoder export runs, {@link OnnxExporter.Attention}; portable runs on {@link OrtFixedKvDevice}, every row
+ * attending over all 1024 positions of its slot), {@code bench.weights} (comma-separated {@link WeightPrecision}s, default
  * {@code fp32}: one export per precision, external data above 1.5 GB) and {@code bench.dir}, which keeps exported models between runs; a
  * {@code bench.dir/SHAPE} directory that already holds a checkpoint of that shape (e.g. links to {@code benchmark/run.sh genmodel}'s
  * files) is exported rather than generated. Heap and
@@ -51,7 +55,7 @@ public final class BackendStepBenchmark {
             for (WeightPrecision precision : precisions) {
             double single = 0;
             for (int n : sizes) for (OnnxExporter.Attention kind : kinds) {
-                String suffix = (kind == OnnxExporter.Attention.PLAIN ? "" : "-gqa") + (precision == WeightPrecision.FP32 ? "" : "-" + precision.configName());
+                String suffix = (kind == OnnxExporter.Attention.PLAIN ? "" : "-" + kind.name().toLowerCase(Locale.ROOT)) + (precision == WeightPrecision.FP32 ? "" : "-" + precision.configName());
                 Path onnx = dir.resolve("model" + suffix + ".onnx");
                 if (!Files.isRegularFile(onnx)) {
                     if (!Files.isRegularFile(dir.resolve("config.json"))) TinyModel.generate(shape.spec(), 1, dir);
@@ -61,7 +65,10 @@ public final class BackendStepBenchmark {
                     OnnxExporter.exportDecoder(dir, onnx, options.withExternalData(external));
                     System.out.printf(Locale.ROOT, "(exported %s in %.1f s)%n", onnx.getFileName(), (System.nanoTime() - t0) / 1e9);
                 }
-                try (OnnxBackend backend = new OnnxBackend(onnx, config, new OnnxBackend.Options(threads, Math.max(n, 8), 1024))) {
+                var backendOptions = new OnnxBackend.Options(threads, Math.max(n, 8), 1024);
+                try (Backend backend = kind == OnnxExporter.Attention.PORTABLE
+                        ? OrtFixedKvDevice.open(onnx, config, backendOptions, new RunPlanner.Limits(Math.max(n, 8), 512))
+                        : new OnnxBackend(onnx, config, backendOptions)) {
                     decode(backend, n, 4, context); // warm-up
                     long[] both = decode(backend, n, decodeTokens, context);
                     long[] t = Arrays.copyOf(both, decodeTokens), cpu = Arrays.copyOfRange(both, decodeTokens, 2 * decodeTokens);
@@ -76,7 +83,7 @@ public final class BackendStepBenchmark {
                     double heapMb = (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1048576.0;
                     double directMb = java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class).stream()
                             .filter(b -> b.getName().equals("direct")).mapToLong(java.lang.management.BufferPoolMXBean::getMemoryUsed).sum() / 1048576.0;
-                    System.out.printf(Locale.ROOT, "| %s | %s | %d | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.0f |%n", precision.configName(), backend.attention(), n, med, min, tps, tps / single, cpuMed, heapMb, directMb);
+                    System.out.printf(Locale.ROOT, "| %s | %s | %d | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.0f |%n", precision.configName(), kind.name().toLowerCase(Locale.ROOT), n, med, min, tps, tps / single, cpuMed, heapMb, directMb);
                 }
             }
             }
@@ -87,7 +94,7 @@ public final class BackendStepBenchmark {
      * Gives slots [0, n) {@code context} positions (each its own prompt up to 16, else slot 0's prompt forked) and runs
      * {@code steps} batched decodes; returns each decode's nanoseconds, then each one's calling-thread CPU nanoseconds.
      */
-    static long[] decode(OnnxBackend backend, int n, int steps, int context) {
+    static long[] decode(Backend backend, int n, int steps, int context) {
         if (context <= 16) {
             for (int s = 0; s < n; s++) backend.execute(new Batch(List.of(new Batch.Entry(s, EngineBenchmark.prompt(s, context), 0))));
         } else {

@@ -45,7 +45,7 @@ public final class TensorRtBenchmark {
         Path onnx = model.resolve("portable-fp16.onnx");
         if (!Files.isRegularFile(onnx)) {
             OnnxExporter.exportDecoder(model, onnx, new OnnxExporter.Options(false, true).withWeights(WeightPrecision.FP16)
-                    .withAttention(OnnxExporter.Attention.valueOf("PORTABLE")));
+                    .withAttention(OnnxExporter.Attention.PORTABLE));
         }
         int maxSeqs = Arrays.stream(sizes).max().orElseThrow();
         var ds = new TensorRtEngines.DecoderSpec(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim(), c.vocabSize(), maxSeqs, maxTokens, capacity, 2);

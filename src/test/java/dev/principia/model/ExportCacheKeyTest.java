@@ -70,6 +70,23 @@ class ExportCacheKeyTest {
         assertEquals(2, exportsIn(cache).size(), exportsIn(cache).toString());
     }
 
+    /** A pre-exported graph is a plain one: a portable decoder is exported from the weights beside it. */
+    @Test
+    void aPortableDecoderIsExportedEvenBesideAPreExportedGraph() throws Exception {
+        Path cache = tmp.resolve("cache"), dir = tmp.resolve("grm");
+        ModelDirectory m = model(dir, 4);
+        Path inside = dir.resolve(ExportCache.ONNX_SUBDIR).resolve(ExportCache.ONNX_FILE);
+        Files.createDirectories(inside.getParent());
+        OnnxExporter.exportDecoder(dir, inside, ExportCache.SERVING);
+        var log = new ArrayList<String>();
+        assertEquals(inside, ExportCache.ensure(m, cache, ExportCache.SERVING, log::add).onnx());
+        var portable = ExportCache.ensure(m, cache, ExportCache.SERVING.withAttention(OnnxExporter.Attention.PORTABLE), log::add);
+        assertFalse(portable.preExported());
+        assertTrue(portable.onnx().startsWith(cache), portable.onnx().toString());
+        var inputs = dev.principia.model.onnx.OnnxGraphInputs.read(portable.onnx()).keySet();
+        assertTrue(inputs.contains("position_ids") && !inputs.contains("attention_mask"), inputs.toString());
+    }
+
     @Test
     void progressIsLoggedByTenthsAndPartialExportsOfDeadProcessesAreRemoved() throws Exception {
         Path cache = tmp.resolve("cache"), dir = tmp.resolve("grm");

@@ -16,8 +16,8 @@ import java.util.List;
  * free (positions past a slot's length are never visible); {@link #copyKv} copies the used positions of each head
  * (a device-to-device copy on a GPU). The engine above cannot tell this from any other backend.
  *
- * <p>Validation happens before anything changes: a slot out of range, an entry starting past its slot's length, or
- * positions beyond the capacity are {@link IllegalArgumentException}s (engine bugs), as in the ONNX Runtime backend.
+ * <p>Validation happens before anything changes: a slot out of range, a token id outside the vocabulary, an entry
+ * starting past its slot's length, or positions beyond the capacity are {@link IllegalArgumentException}s (engine bugs), as in the ONNX Runtime backend.
  * If the device fails, the lengths of the batch's slots become 0 (their KV is undefined) and a
  * {@link BackendException} says which run failed.
  */
@@ -81,6 +81,11 @@ public final class FixedKvBackend implements Backend {
         int have = lengths[e.slot()];
         if (e.startPosition() > have) {
             throw new IllegalArgumentException("slot " + e.slot() + " holds " + have + " positions, entry starts at " + e.startPosition());
+        }
+        for (int t : e.tokenIds()) {
+            if (t < 0 || t >= info.vocabSize()) {
+                throw new IllegalArgumentException("slot " + e.slot() + ": token id " + t + " outside the vocabulary [0, " + info.vocabSize() + ")");
+            }
         }
         long end = (long) e.startPosition() + e.tokenIds().length;
         if (end > layout.capacity()) {

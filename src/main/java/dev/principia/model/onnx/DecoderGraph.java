@@ -47,18 +47,27 @@ final class DecoderGraph {
     private final int blockSize;
     private final OnnxExporter.Progress progress;
     private final long totalBytes;
+    /** The graph's ONNX opset: from 18 on, ReduceMean takes its axes as an input. */
+    private final int opset;
     /** Checkpoint tensor (or derived) name -> the graph value that holds it, ready for use. */
     private final Map<String, String> registered = new HashMap<>();
     private final Set<String> counted = new HashSet<>();
     private final String eps, two;
     private long doneBytes;
-    private String cos, sin, allowed, allowedSliding, masked, axisHalves;
+    private String cos, sin, allowed, allowedSliding, masked, axisHalves, lastAxis;
 
-    DecoderGraph(ModelConfig c, Safetensors st, OnnxGraph g, int act, WeightPrecision weights, int blockSize,
+    /** A cache update: the new keys or values {@code update} [B, kvHeads, S, d] joined to input {@code past}, as graph output {@code present}. */
+    @FunctionalInterface
+    interface CacheWrite {
+        String write(String past, String update, String present);
+    }
+
+    DecoderGraph(ModelConfig c, Safetensors st, OnnxGraph g, int opset, int act, WeightPrecision weights, int blockSize,
                  OnnxExporter.Progress progress, long totalBytes) {
         this.c = c;
         this.st = st;
         this.g = g;
+        this.opset = opset;
         this.act = act;
         this.weights = weights;
         this.blockSize = blockSize;
@@ -148,6 +157,21 @@ final class DecoderGraph {
         String causal = g.op("GreaterOrEqual", List.of(diff, g.int64Scalar(0)));
         String pad = g.op("Unsqueeze", List.of(g.op("Cast", List.of(mask), Attr.i("to", OnnxGraph.BOOL)), g.int64s(1, 2, 3)));
         allowed = g.op("And", List.of(causal, pad));
+        slidingMask(diff);
+    }
+
+    /**
+     * Masks from distances alone (no padding): key j visible to query i of row b iff
+     * {@code 0 <= diff[b, 0, 0, i, j]} and, on sliding layers, {@code diff < window}.
+     *
+     * @param diff int64 [B, 1, 1, S, T], query position minus key position
+     */
+    void distanceMasks(String diff) {
+        allowed = g.op("GreaterOrEqual", List.of(diff, g.int64Scalar(0)));
+        slidingMask(diff);
+    }
+
+    private void slidingMask(String diff) {
         if (c.slidingWindow() > 0) {
             String inWindow = g.op("Less", List.of(diff, g.int64Scalar(c.slidingWindow())));
             allowedSliding = g.op("And", List.of(allowed, inWindow));
@@ -160,6 +184,11 @@ final class DecoderGraph {
      * {@code present}; without, attention reads only the new positions.
      */
     String layer(int l, String x, String bs, String[] past, String[] present) throws IOException {
+        return layer(l, x, bs, past, present, (pastValue, update, out) -> g.opNamed(out, "Concat", List.of(pastValue, update), Attr.i("axis", 2)));
+    }
+
+    /** {@link #layer(int, String, String, String[], String[])} with the cache joined by {@code cacheWrite}; attention reads its result. */
+    String layer(int l, String x, String bs, String[] past, String[] present, CacheWrite cacheWrite) throws IOException {
         int h = c.hiddenSize(), d = c.headDim(), nH = c.numAttentionHeads(), kv = c.numKeyValueHeads();
         String p = "model.layers." + l + ".";
         String qShape = g.op("Concat", List.of(bs, g.int64s(nH, d)), Attr.i("axis", 0));
@@ -170,8 +199,8 @@ final class DecoderGraph {
         String val = g.op("Transpose", List.of(g.op("Reshape", List.of(linear(a, p + "self_attn.v_proj", kv * d, h, c.qkvBias()), kvShape))),
                 Attr.ints("perm", 0, 2, 1, 3));
         if (past != null) {
-            k = g.opNamed(present[0], "Concat", List.of(past[0], k), Attr.i("axis", 2));
-            val = g.opNamed(present[1], "Concat", List.of(past[1], val), Attr.i("axis", 2));
+            k = cacheWrite.write(past[0], k, present[0]);
+            val = cacheWrite.write(past[1], val, present[1]);
         }
         String q5 = g.op("Reshape", List.of(q, g.int64s(0, kv, c.numQueriesPerKv(), -1, d)));
         // Transpose last, right before MatMul: ONNX Runtime then fuses it into the MatMul (transB) instead of copying the keys
@@ -276,12 +305,20 @@ final class DecoderGraph {
     /**
      * x / sqrt(mean(x^2, last axis) + eps) * w in fp32 (w fp32; {@code 1 + w} for Gemma), cast back to
      * {@code act}; spelled Pow-ReduceMean-Add-Sqrt-Div-Mul, the pattern ONNX Runtime fuses into one
-     * SimplifiedLayerNormalization kernel (and TensorRT into its RMSNorm).
+     * SimplifiedLayerNormalization kernel (and TensorRT into its RMSNorm). ReduceMean's axes are an
+     * attribute below opset 18 and an input from 18 on; the numerics are the same.
      */
     String rmsNorm(String x, String weightName, int size) throws IOException {
         String w = normWeight(weightName, size);
         String xf = toFloat(x);
-        String ms = g.op("ReduceMean", List.of(g.op("Pow", List.of(xf, two))), Attr.ints("axes", -1), Attr.i("keepdims", 1));
+        String sq = g.op("Pow", List.of(xf, two));
+        String ms;
+        if (opset >= 18) {
+            if (lastAxis == null) lastAxis = g.int64s(-1);
+            ms = g.op("ReduceMean", List.of(sq, lastAxis), Attr.i("keepdims", 1));
+        } else {
+            ms = g.op("ReduceMean", List.of(sq), Attr.ints("axes", -1), Attr.i("keepdims", 1));
+        }
         String rms = g.op("Sqrt", List.of(g.op("Add", List.of(ms, eps))));
         return fromFloat(g.op("Mul", List.of(g.op("Div", List.of(xf, rms)), w)));
     }

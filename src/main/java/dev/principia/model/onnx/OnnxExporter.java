@@ -16,10 +16,11 @@ import java.util.List;
  * KV-cache I/O ({@link #exportDecoder}) and the sequence classifier, prefill only ({@link #exportClassifier}).
  * Activations are fp32 or fp16 ({@link Options#dtype}); weights fp32, fp16, bf16, or int8/int4 as ONNX Runtime's
  * {@code com.microsoft MatMulNBits} ({@link Options#weights}, see {@link WeightPrecision}); see {@link DecoderGraph}
- * for the numerics (norms and softmax in fp32, as HF). The decoder's attention comes in two spellings
- * ({@link Options#attention}): {@link Attention#PLAIN}, standard opset-17 operators only (no contrib ops, so
- * TensorRT can build it; the reference), and {@link Attention#GQA}, ONNX Runtime's {@code com.microsoft}
- * operators ({@link GqaDecoder}); their I/O differs as below.
+ * for the numerics (norms and softmax in fp32, as HF). The decoder's attention comes in three spellings
+ * ({@link Options#attention}): {@link Attention#PLAIN}, standard opset-17 operators only (the reference),
+ * {@link Attention#GQA}, ONNX Runtime's {@code com.microsoft} operators ({@link GqaDecoder}), and
+ * {@link Attention#PORTABLE}, standard opset-24 operators only over a fixed-capacity KV buffer updated in place
+ * ({@link PortableDecoder}; what TensorRT builds); their I/O differs as below.
  *
  * <p>Decoder I/O, {@link Attention#PLAIN}, Optimum-style (B batch, S new tokens, P past positions, T = P + S; "act" = the dtype):
  * <pre>
@@ -51,6 +52,26 @@ import java.util.List;
  * ONNX Runtime accepts three call shapes: decode (S = 1, any B), first prompts (S == total_sequence_length,
  * every L_b = 0, shorter rows right-padded) and a chunk on a past (S > 1 with past: B = 1 only).
  *
+ * <p>Decoder I/O, {@link Attention#PORTABLE} (opset {@value #PORTABLE_OPSET}, the standard domain only; fp32 or
+ * fp16, dense weights). w_b is row b's length before the call; C is the buffers' fixed capacity, at least
+ * {@code w_b + S} for every row:
+ * <pre>
+ *   input_ids                  int64 [B, S]
+ *   position_ids               int64 [B, S]     row b: w_b, w_b + 1, ..., w_b + S - 1
+ *   past_key_values.{i}.key    act   [B, kvHeads, C, headDim]   (and .value) cache index == absolute position
+ *   logits                     float [B, S, vocab]   ([B, 1, vocab] with lastPositionLogitsOnly: position S - 1)
+ *   present.{i}.key            act   [B, kvHeads, C, headDim]   (and .value) = past, positions [w_b, w_b + S) of
+ *                                                               row b replaced by the new (post-RoPE) keys/values
+ * </pre>
+ * Each layer writes its cache by {@code TensorScatter(past, new, write_indices = position_ids[:, 0], axis = -2)}
+ * and attends over all C positions of the result: key j is visible to query i of row b iff
+ * {@code j <= position_ids[b, i]} and, on sliding-window layers, {@code j > position_ids[b, i] - window}
+ * (there is no attention_mask). Hidden positions get probability 0 but are still multiplied, so the buffers
+ * must hold finite values (zero them when allocated). {@code present} may be bound to the memory of
+ * {@code past} (TensorRT requires it); ONNX Runtime's CPU kernel then writes only the new positions, and
+ * otherwise copies the whole of past first. Rows of one call may have any w_b; B = 1 calls can run on one row's
+ * slice {@code [1, kvHeads, C, headDim]} of a shared buffer.
+ *
  * <p>Classifier I/O (right padding; row b's last token is at {@code sum(attention_mask[b]) - 1}):
  * <pre>
  *   input_ids       int64 [B, S]
@@ -69,9 +90,12 @@ import java.util.List;
  * nodes and the RoPE tables, never a whole weight.
  */
 public final class OnnxExporter {
+    /** The opset of the plain and GQA decoders and of classifiers. */
     public static final int OPSET = 17;
+    /** The opset of the {@link Attention#PORTABLE} decoder (TensorScatter is new in 24). */
+    public static final int PORTABLE_OPSET = 24;
     /** Changes whenever the graphs this exporter writes change; part of every export's cache key. */
-    public static final String VERSION = "2026.11.30.2";
+    public static final String VERSION = "2026.11.30.3";
 
     /** Block sizes the exporter quantizes with. */
     public static final List<Integer> BLOCK_SIZES = List.of(32, 128);
@@ -82,7 +106,12 @@ public final class OnnxExporter {
         /** Standard opset-17 operators, KV concatenated per call (the reference; what TensorRT parses). */
         PLAIN,
         /** ONNX Runtime's {@code com.microsoft} GroupQueryAttention, with a KV buffer it can update in place (CPU-fast). */
-        GQA
+        GQA,
+        /**
+         * Standard opset-24 operators only, a fixed-capacity KV buffer written by {@code TensorScatter} at
+         * {@code position_ids[:, 0]} (in place when present is bound to past's memory); dense weights only. What TensorRT builds.
+         */
+        PORTABLE
     }
 
     /**
@@ -92,7 +121,8 @@ public final class OnnxExporter {
      *                                scales of quantized weights); FP16 weights need F16, FP32 and BF16 need F32
      * @param weights                 how weights are stored, see {@link WeightPrecision}
      * @param blockSize               quantization block along K, one of {@link #BLOCK_SIZES} (ignored unless quantized)
-     * @param attention               the decoder's attention graph ({@link Attention#GQA}: F32 only); classifiers are always plain
+     * @param attention               the decoder's attention graph ({@link Attention#GQA}: F32 only; {@link Attention#PORTABLE}:
+     *                                dense weights only); classifiers are always plain
      */
     public record Options(boolean externalData, boolean lastPositionLogitsOnly, DType dtype, WeightPrecision weights, int blockSize,
                           Attention attention) {
@@ -105,6 +135,10 @@ public final class OnnxExporter {
             if (!BLOCK_SIZES.contains(blockSize)) throw new IllegalArgumentException("blockSize must be one of " + BLOCK_SIZES + ", got " + blockSize);
             if (attention == null) throw new IllegalArgumentException("attention must be set");
             if (attention == Attention.GQA && dtype != DType.F32) throw new IllegalArgumentException("GQA export is F32 only, got " + dtype);
+            if (attention == Attention.PORTABLE && weights.isQuantized()) {
+                throw new IllegalArgumentException("portable attention uses standard ONNX operators only, but " + weights.configName()
+                        + " weights need ONNX Runtime's com.microsoft MatMulNBits; export with fp32, fp16 or bf16 weights, or with plain or gqa attention");
+            }
         }
 
         /** Plain attention. */
@@ -220,7 +254,9 @@ public final class OnnxExporter {
             long total = 0;
             for (WeightLayout.Entry e : WeightLayout.of(c)) total += st.tensor(e.name()).size() * st.tensor(e.name()).dtype().byteSize();
             var g = new OnnxGraph(ext);
-            var body = new DecoderGraph(c, st, g, options.onnxDataType(), options.weights(), options.blockSize(), progress, total);
+            boolean portable = !c.isSequenceClassifier() && options.attention() == Attention.PORTABLE;
+            int opset = portable ? PORTABLE_OPSET : OPSET;
+            var body = new DecoderGraph(c, st, g, opset, options.onnxDataType(), options.weights(), options.blockSize(), progress, total);
             if (c.isSequenceClassifier()) {
                 buildClassifier(c, g, body);
             } else {
@@ -230,7 +266,7 @@ public final class OnnxExporter {
                     + " weights=" + options.weights().configName() + (options.weights().isQuantized() ? "/" + options.blockSize() : "")
                     + " layers=" + c.numHiddenLayers() + " hidden=" + c.hiddenSize()
                     + " heads=" + c.numAttentionHeads() + "/" + c.numKeyValueHeads() + " headDim=" + c.headDim();
-            g.writeModel(onnxFile, c.isSequenceClassifier() ? "principia_classifier" : "principia_decoder", OPSET, "principia", doc);
+            g.writeModel(onnxFile, c.isSequenceClassifier() ? "principia_classifier" : "principia_decoder", opset, "principia", doc);
         }
         return c;
     }
@@ -254,14 +290,15 @@ public final class OnnxExporter {
 
     private static void buildDecoder(ModelConfig c, OnnxGraph g, DecoderGraph body, Options options) throws IOException {
         int d = c.headDim(), kv = c.numKeyValueHeads(), v = c.vocabSize(), act = options.onnxDataType();
-        boolean gqa = options.attention() == Attention.GQA;
         g.input("input_ids", OnnxGraph.INT64, "batch", "seq");
         String bs = g.op("Shape", List.of("input_ids"));
         g.output("logits", OnnxGraph.FLOAT, "batch", options.lastPositionLogitsOnly() ? 1 : "seq", v);
         String x;
-        if (gqa) {
+        if (options.attention() == Attention.GQA) {
             GqaDecoder.declarePresent(c, g, act);
             x = GqaDecoder.build(c, g, body, act, bs);
+        } else if (options.attention() == Attention.PORTABLE) {
+            x = PortableDecoder.build(c, g, body, act, bs);
         } else {
             g.input("attention_mask", OnnxGraph.INT64, "batch", "total");
             g.input("position_ids", OnnxGraph.INT64, "batch", "seq");

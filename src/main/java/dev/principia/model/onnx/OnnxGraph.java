@@ -16,7 +16,7 @@ import java.util.List;
 
 /**
  * Builds an ONNX {@code ModelProto} from nodes, initializers and graph I/O, using the field numbers
- * of {@code onnx.proto} (IR version 8).
+ * of {@code onnx.proto} (IR version 8, or the one {@link #irVersion} gives for newer opsets).
  *
  * <p>Float initializers are {@link FloatSource}s: inline they become a lazy {@code raw_data} blob
  * (read while {@link #writeModel} streams the file, never held whole); with an {@link ExternalData}
@@ -27,7 +27,10 @@ import java.util.List;
  * {@value #CONTRIB_DOMAIN}); every domain used is imported at version 1.
  */
 public final class OnnxGraph {
+    /** The IR version of graphs up to opset 18 (ONNX 1.10 to 1.13); see {@link #irVersion}. */
     public static final int IR_VERSION = 8;
+    /** The IR version of opset-24 graphs (ONNX 1.20). */
+    public static final int IR_VERSION_OPSET_24 = 12;
     /** {@code TensorProto.DataType} values. */
     public static final int FLOAT = 1, UINT8 = 2, INT32 = 6, INT64 = 7, BOOL = 9, FLOAT16 = 10, BFLOAT16 = 16;
     /** ONNX Runtime's contrib operator domain ({@code MatMulNBits}, {@code GroupQueryAttention}, ...). */
@@ -340,7 +343,7 @@ public final class OnnxGraph {
         for (ProtoMessage v : inputs) graph.message(GRAPH_INPUT, v);
         for (ProtoMessage v : outputs) graph.message(GRAPH_OUTPUT, v);
         var model = new ProtoMessage()
-                .varint(MODEL_IR_VERSION, IR_VERSION)
+                .varint(MODEL_IR_VERSION, irVersion(opsetVersion))
                 .string(MODEL_PRODUCER_NAME, producer)
                 .string(MODEL_PRODUCER_VERSION, "1")
                 .string(MODEL_DOC_STRING, docString)
@@ -353,6 +356,16 @@ public final class OnnxGraph {
         try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
             model.writeTo(out);
         }
+    }
+
+    /** The IR version a model importing ONNX's {@code opset} declares: the one the ONNX release that introduced the opset wrote. */
+    static int irVersion(int opset) {
+        if (opset <= 18) return IR_VERSION;
+        if (opset <= 20) return 9;
+        if (opset <= 22) return 10;
+        if (opset == 23) return 11;
+        if (opset == 24) return IR_VERSION_OPSET_24;
+        throw new IllegalArgumentException("no IR version known for opset " + opset);
     }
 
     /** Streams {@code src} as little-endian {@code dataType} elements, one chunk at a time. */

@@ -52,7 +52,7 @@ class TensorRtParityTest {
     }
 
     static OnnxExporter.Options portableFp16() {
-        return new OnnxExporter.Options(false, true).withWeights(WeightPrecision.FP16).withAttention(OnnxExporter.Attention.valueOf("PORTABLE"));
+        return new OnnxExporter.Options(false, true).withWeights(WeightPrecision.FP16).withAttention(OnnxExporter.Attention.PORTABLE);
     }
 
     /** One B = 1 sequence through the portable graph on ONNX Runtime: present fed back as past (fp16 bits kept as shorts). */

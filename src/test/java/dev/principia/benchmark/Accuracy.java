@@ -1,0 +1,229 @@
+package dev.principia.benchmark;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.principia.api.v1.Budget;
+import dev.principia.api.v1.RewardServiceGrpc;
+import dev.principia.api.v1.Sample;
+import dev.principia.api.v1.ScoreRequest;
+import dev.principia.api.v1.ScoreResponse;
+import dev.principia.api.v1.Turn;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The accuracy harness: against a running server, draws up to {@code --samples} GRM samples per item once (seeded,
+ * {@code return_samples}), plus one greedy k = 1 request, then computes Voting@k and MetaRM@k for k = 1, 2, 4, ...
+ * up to the draws by subsampling them ({@link VotingCurves}). Reads RMB pairwise ({@code chosen}/{@code reject}) and
+ * best-of-N ({@code bon_best}/{@code loser_list}) JSONL, and arithmetic items in the best-of-N shape
+ * ({@link ArithmeticItems}). Writes {@code accuracy.md}, {@code accuracy.csv} and {@code accuracy.png} to {@code --out}.
+ *
+ * <p>Usage: {@code benchmark/run.sh accuracy --input FILE [--samples 32] [--addr localhost:9000] [--out DIR]
+ * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]}
+ */
+public final class Accuracy {
+    static final int[] KS = {1, 2, 4, 8, 16, 32};
+
+    record Item(List<Turn> conversation, List<String> responses, int best) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path input = null, out = Path.of("target/accuracy");
+        String addr = "localhost:9000";
+        int samples = 32, limit = Integer.MAX_VALUE, concurrency = 2, maxResponses = 4;
+        Integer maxNewTokens = null;
+        long seed = 1;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--input" -> input = Path.of(args[++i]);
+                case "--samples" -> samples = Integer.parseInt(args[++i]);
+                case "--addr" -> addr = args[++i];
+                case "--out" -> out = Path.of(args[++i]);
+                case "--limit" -> limit = Integer.parseInt(args[++i]);
+                case "--concurrency" -> concurrency = Integer.parseInt(args[++i]);
+                case "--seed" -> seed = Long.parseLong(args[++i]);
+                case "--max-new-tokens" -> maxNewTokens = Integer.parseInt(args[++i]);
+                case "--max-responses" -> maxResponses = Integer.parseInt(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (input == null) throw new IllegalArgumentException("--input FILE is required (RMB pairwise/best-of-N or arithmetic JSONL)");
+        List<Item> items = read(input, maxResponses);
+        if (items.size() > limit) items = items.subList(0, limit);
+        ManagedChannel channel = NettyChannelBuilder.forTarget(addr).usePlaintext().maxInboundMessageSize(64 << 20).build();
+        List<VotingCurves.ItemDraws> draws = new ArrayList<>();
+        int greedyCorrect = 0, greedyValid = 0, failed = 0;
+        long started = System.nanoTime();
+        try {
+            var stub = RewardServiceGrpc.newBlockingStub(channel);
+            ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+            List<Future<Object[]>> futures = new ArrayList<>();
+            AtomicInteger done = new AtomicInteger();
+            Progress progress = new Progress(items.size());
+            for (int i = 0; i < items.size(); i++) {
+                Item item = items.get(i);
+                long itemSeed = seed * 1_000_003L + i + 1;
+                int k = samples;
+                Integer mnt = maxNewTokens;
+                futures.add(pool.submit(() -> {
+                    ScoreResponse sampled = stub.withDeadlineAfter(30, TimeUnit.MINUTES).score(request(item, k, itemSeed, null, mnt));
+                    ScoreResponse greedy = stub.withDeadlineAfter(30, TimeUnit.MINUTES).score(request(item, 1, itemSeed, 0f, mnt));
+                    progress.step(done.incrementAndGet());
+                    return new Object[]{sampled, greedy};
+                }));
+            }
+            for (int i = 0; i < futures.size(); i++) {
+                Object[] r;
+                try {
+                    r = futures.get(i).get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failed++;
+                    System.err.printf("%nitem %d failed: %s%n", i, e.getCause().getMessage());
+                    continue;
+                }
+                ScoreResponse sampled = (ScoreResponse) r[0], greedy = (ScoreResponse) r[1];
+                Item item = items.get(i);
+                List<VotingCurves.Draw> d = new ArrayList<>();
+                for (Sample s : sampled.getSamplesList()) {
+                    d.add(new VotingCurves.Draw(s.getValid(), s.getScoresList().stream().mapToInt(Integer::intValue).toArray(), s.getMetaScore()));
+                }
+                draws.add(new VotingCurves.ItemDraws(d, item.best(), item.responses().size()));
+                if (greedy.getSamplesCount() == 1 && greedy.getSamples(0).getValid()) greedyValid++;
+                if (greedy.getSamplesCount() == 1) {
+                    greedyCorrect += VotingCurves.correct(new VotingCurves.ItemDraws(List.of(new VotingCurves.Draw(greedy.getSamples(0).getValid(),
+                            greedy.getSamples(0).getScoresList().stream().mapToInt(Integer::intValue).toArray(), 0)), item.best(),
+                            item.responses().size()), new int[]{0}, false);
+                }
+            }
+            pool.shutdown();
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        List<VotingCurves.Point> curve = VotingCurves.curve(draws, KS, seed);
+        double greedy = draws.isEmpty() ? 0 : (double) greedyCorrect / draws.size();
+        double chance = chance(items);
+        System.err.printf(Locale.ROOT, "greedy: %d of %d samples valid (an invalid sample or a tie with the best is not correct)%n", greedyValid,
+                draws.size());
+        write(out, input, curve, greedy, chance, draws.size(), failed, samples, (System.nanoTime() - started) / 1e9);
+    }
+
+    static ScoreRequest request(Item item, int k, long seed, Float temperature, Integer maxNewTokens) {
+        Budget.Builder budget = Budget.newBuilder().setSamples(k).setSeed(seed);
+        if (temperature != null) budget.setTemperature(temperature);
+        if (maxNewTokens != null) budget.setMaxNewTokens(maxNewTokens);
+        return ScoreRequest.newBuilder().addAllConversation(item.conversation()).addAllResponses(item.responses())
+                .setBudget(budget).setReturnSamples(true).build();
+    }
+
+    /** Items of any of the three formats; best-of-N items keep at most {@code maxResponses} responses (the best first). */
+    static List<Item> read(Path file, int maxResponses) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<Item> items = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            JsonNode n = json.readTree(line);
+            List<Turn> conv = new ArrayList<>();
+            for (JsonNode t : n.path("conversation_input")) {
+                conv.add(Turn.newBuilder().setRole(t.path("role").asText()).setContent(t.path("content").asText()).build());
+            }
+            List<String> responses = new ArrayList<>();
+            if (n.has("chosen")) {
+                responses.add(n.path("chosen").path("answer").asText());
+                responses.add(n.path("reject").path("answer").asText());
+            } else if (n.has("bon_best")) {
+                responses.add(n.path("bon_best").path("answer").asText());
+                for (JsonNode l : n.path("loser_list")) if (responses.size() < maxResponses) responses.add(l.path("answer").asText());
+            } else {
+                throw new IllegalArgumentException(file + ": a line has neither chosen/reject nor bon_best/loser_list");
+            }
+            items.add(new Item(conv, responses, 0));
+        }
+        return items;
+    }
+
+    /** Accuracy of a uniformly random strict ranking: mean of 1/n over items. */
+    static double chance(List<Item> items) {
+        return items.stream().mapToDouble(i -> 1.0 / i.responses().size()).average().orElse(0);
+    }
+
+    static void write(Path out, Path input, List<VotingCurves.Point> curve, double greedy, double chance, int items, int failed,
+                      int samples, double seconds) throws Exception {
+        Files.createDirectories(out);
+        StringBuilder md = new StringBuilder();
+        md.append(String.format(Locale.ROOT, "%s: %d items (%d failed), %d draws each, %.0f s; greedy (k = 1, temperature 0) %.1f %%, "
+                + "chance %.1f %%%n%n", input.getFileName(), items, failed, samples, seconds, 100 * greedy, 100 * chance));
+        md.append("| k | Voting@k | ± | MetaRM@k | ± |\n|---:|---:|---:|---:|---:|\n");
+        StringBuilder csv = new StringBuilder("k,voting,voting_stderr,meta,meta_stderr,items,greedy,chance\n");
+        XYSeries voting = new XYSeries("Voting@k"), meta = new XYSeries("MetaRM@k"), greedyLine = new XYSeries("greedy (k = 1, temperature 0)"),
+                chanceLine = new XYSeries("chance");
+        List<String> labels = new ArrayList<>();
+        for (VotingCurves.Point p : curve) {
+            md.append(String.format(Locale.ROOT, "| %d | %.1f %% | %.1f | %.1f %% | %.1f |%n", p.k(), 100 * p.voting(), 100 * p.votingStderr(),
+                    100 * p.meta(), 100 * p.metaStderr()));
+            csv.append(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f,%.5f,%d,%.5f,%.5f%n", p.k(), p.voting(), p.votingStderr(), p.meta(),
+                    p.metaStderr(), p.items(), greedy, chance));
+            int x = labels.size();
+            labels.add(Integer.toString(p.k()));
+            voting.add(x, 100 * p.voting());
+            meta.add(x, 100 * p.meta());
+            greedyLine.add(x, 100 * greedy);
+            chanceLine.add(x, 100 * chance);
+        }
+        Files.writeString(out.resolve("accuracy.md"), md);
+        Files.writeString(out.resolve("accuracy.csv"), csv);
+        var data = new XYSeriesCollection();
+        data.addSeries(voting);
+        data.addSeries(meta);
+        data.addSeries(greedyLine);
+        data.addSeries(chanceLine);
+        JFreeChart chart = ChartFactory.createXYLineChart("Accuracy vs samples: " + input.getFileName(), "k (samples)", "accuracy (%)", data,
+                PlotOrientation.VERTICAL, true, false, false);
+        // k doubles: one evenly spaced tick per k, labelled with k
+        var k = new org.jfree.chart.axis.SymbolAxis("k (samples, log scale)", labels.toArray(String[]::new));
+        var plot = chart.getXYPlot();
+        plot.setDomainAxis(k);
+        plot.getRangeAxis().setRange(0, 100);
+        plot.setBackgroundPaint(java.awt.Color.WHITE);
+        plot.setDomainGridlinePaint(java.awt.Color.LIGHT_GRAY);
+        plot.setRangeGridlinePaint(java.awt.Color.LIGHT_GRAY);
+        ChartUtils.saveChartAsPNG(out.resolve("accuracy.png").toFile(), chart, 800, 500);
+        System.out.print("\n" + md);
+        System.out.println("wrote " + out.resolve("accuracy.md") + ", accuracy.csv, accuracy.png");
+    }
+
+    /** A one-line progress bar on stderr: items, elapsed, time left. */
+    static final class Progress {
+        private final int total;
+        private final long start = System.nanoTime();
+
+        Progress(int total) {
+            this.total = total;
+        }
+
+        synchronized void step(int done) {
+            double s = (System.nanoTime() - start) / 1e9;
+            int width = 30, filled = (int) ((long) width * done / Math.max(1, total));
+            System.err.printf(Locale.ROOT, "\r[%s%s] %d/%d items, %.0f s, about %.0f s left ", "#".repeat(filled), ".".repeat(width - filled),
+                    done, total, s, done == 0 ? 0 : s / done * (total - done));
+            if (done == total) System.err.println();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package dev.principia.benchmark;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Voting@k and MetaRM@k from one set of draws per item, as the paper measures them: an item counts as correct only
+ * if its labelled best response gets the strictly highest vote. For each k the draws are subsampled: every k-subset
+ * when there are at most {@value #EXACT_SUBSETS} of them, else {@value #RANDOM_SUBSETS} random ones (seeded), and the
+ * item's accuracy is the mean over subsets. Voting sums the scores of the subset's valid samples; MetaRM keeps the
+ * {@code ceil(k / 2)} valid samples of the subset with the highest meta-RM scores (the server's default
+ * {@code meta_keep}) and sums theirs.
+ */
+public final class VotingCurves {
+    static final int EXACT_SUBSETS = 2000;
+    static final int RANDOM_SUBSETS = 500;
+
+    /** One GRM sample as the server returned it: per-response scores in request order (empty when invalid). */
+    public record Draw(boolean valid, int[] scores, float metaScore) {
+    }
+
+    /** An item's draws and which response is labelled best. */
+    public record ItemDraws(List<Draw> draws, int best, int numResponses) {
+    }
+
+    /** Mean accuracy over items and its standard error, at one k. */
+    public record Point(int k, double voting, double votingStderr, double meta, double metaStderr, int items) {
+    }
+
+    private VotingCurves() {
+    }
+
+    public static List<Point> curve(List<ItemDraws> items, int[] ks, long seed) {
+        List<Point> points = new ArrayList<>();
+        for (int k : ks) {
+            double[] voting = new double[items.size()], meta = new double[items.size()];
+            int n = 0;
+            for (ItemDraws item : items) {
+                if (item.draws().size() < k) continue;
+                double[] acc = itemAccuracy(item, k, new Random(seed * 31 + k * 7919L + n));
+                voting[n] = acc[0];
+                meta[n] = acc[1];
+                n++;
+            }
+            if (n == 0) continue;
+            points.add(new Point(k, mean(voting, n), stderr(voting, n), mean(meta, n), stderr(meta, n), n));
+        }
+        return points;
+    }
+
+    /** {voting, meta} accuracy of one item at k, averaged over subsets. */
+    static double[] itemAccuracy(ItemDraws item, int k, Random rnd) {
+        int m = item.draws().size();
+        double votes = 0, metas = 0;
+        int subsets = 0;
+        if (binomial(m, k) <= EXACT_SUBSETS) {
+            int[] idx = new int[k];
+            for (int i = 0; i < k; i++) idx[i] = i;
+            while (true) {
+                votes += correct(item, idx, false);
+                metas += correct(item, idx, true);
+                subsets++;
+                int i = k - 1;
+                while (i >= 0 && idx[i] == m - k + i) i--;
+                if (i < 0) break;
+                idx[i]++;
+                for (int j = i + 1; j < k; j++) idx[j] = idx[j - 1] + 1;
+            }
+        } else {
+            int[] all = new int[m];
+            for (int i = 0; i < m; i++) all[i] = i;
+            for (int s = 0; s < RANDOM_SUBSETS; s++) {
+                for (int i = 0; i < k; i++) {
+                    int j = i + rnd.nextInt(m - i);
+                    int t = all[i];
+                    all[i] = all[j];
+                    all[j] = t;
+                }
+                int[] idx = Arrays.copyOf(all, k);
+                votes += correct(item, idx, false);
+                metas += correct(item, idx, true);
+                subsets++;
+            }
+        }
+        return new double[]{votes / subsets, metas / subsets};
+    }
+
+    /** 1 when the best response's vote over draws {@code idx} is strictly the highest, else 0. */
+    static int correct(ItemDraws item, int[] idx, boolean metaFilter) {
+        List<Draw> used = new ArrayList<>();
+        for (int i : idx) if (item.draws().get(i).valid()) used.add(item.draws().get(i));
+        if (metaFilter) {
+            used.sort((a, b) -> Float.compare(b.metaScore(), a.metaScore()));
+            int keep = (idx.length + 1) / 2;
+            if (used.size() > keep) used = used.subList(0, keep);
+        }
+        if (used.isEmpty()) return 0;
+        long[] reward = new long[item.numResponses()];
+        for (Draw d : used) for (int r = 0; r < reward.length; r++) reward[r] += d.scores()[r];
+        for (int r = 0; r < reward.length; r++) if (r != item.best() && reward[r] >= reward[item.best()]) return 0;
+        return 1;
+    }
+
+    static double binomial(int n, int k) {
+        double b = 1;
+        for (int i = 1; i <= k; i++) b = b * (n - k + i) / i;
+        return b;
+    }
+
+    private static double mean(double[] x, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) s += x[i];
+        return s / n;
+    }
+
+    private static double stderr(double[] x, int n) {
+        if (n < 2) return 0;
+        double mu = mean(x, n), ss = 0;
+        for (int i = 0; i < n; i++) ss += (x[i] - mu) * (x[i] - mu);
+        return Math.sqrt(ss / (n - 1) / n);
+    }
+}

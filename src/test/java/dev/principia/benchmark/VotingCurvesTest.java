@@ -1,0 +1,72 @@
+package dev.principia.benchmark;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VotingCurvesTest {
+
+    static VotingCurves.Draw draw(float meta, int... scores) {
+        return new VotingCurves.Draw(true, scores, meta);
+    }
+
+    @Test
+    void exactSubsetsGiveTheCombinatorialMean() {
+        // 4 draws: two favour response 0 (the best), two favour response 1 by less. Voting@1 = 2/4; Voting@2 = pairs where
+        // the best wins strictly: {a,b}, {a,c}, {a,d}, {b,c}, {b,d} (ties lose): count them by hand
+        var a = draw(0.9f, 9, 1);
+        var b = draw(0.8f, 8, 2);
+        var c = draw(0.1f, 3, 6);
+        var d = draw(0.2f, 4, 5);
+        var item = new VotingCurves.ItemDraws(List.of(a, b, c, d), 0, 2);
+        assertEquals(0.5, VotingCurves.itemAccuracy(item, 1, new Random(1))[0], 1e-12);
+        // {a,b} 17-3 win, {a,c} 12-7 win, {a,d} 13-6 win, {b,c} 11-8 win, {b,d} 12-7 win, {c,d} 7-11 lose
+        assertEquals(5.0 / 6, VotingCurves.itemAccuracy(item, 2, new Random(1))[0], 1e-12);
+        // meta keeps ceil(2/2) = 1 sample, the higher meta score: wins unless {c,d} (d kept: 4 vs 5)
+        assertEquals(5.0 / 6, VotingCurves.itemAccuracy(item, 2, new Random(1))[1], 1e-12);
+        // k = 4: voting 24-14 win; meta keeps a, b: win
+        double[] all = VotingCurves.itemAccuracy(item, 4, new Random(1));
+        assertEquals(1.0, all[0], 1e-12);
+        assertEquals(1.0, all[1], 1e-12);
+    }
+
+    @Test
+    void tiesAndInvalidSamplesAreNotCorrect() {
+        var tie = new VotingCurves.ItemDraws(List.of(draw(0, 5, 5)), 0, 2);
+        assertEquals(0, VotingCurves.correct(tie, new int[]{0}, false));
+        var invalid = new VotingCurves.ItemDraws(List.of(new VotingCurves.Draw(false, new int[0], 0)), 0, 2);
+        assertEquals(0, VotingCurves.correct(invalid, new int[]{0}, false));
+        assertEquals(0, VotingCurves.correct(invalid, new int[]{0}, true));
+    }
+
+    /** Random subsets (C(32, 16) is too many to enumerate) agree with the exact mean where both apply. */
+    @Test
+    void randomSubsetsEstimateTheExactMean() {
+        Random rnd = new Random(3);
+        List<VotingCurves.Draw> draws = new ArrayList<>();
+        for (int i = 0; i < 32; i++) draws.add(draw(rnd.nextFloat(), 1 + rnd.nextInt(10), 1 + rnd.nextInt(10), 1 + rnd.nextInt(10)));
+        var item = new VotingCurves.ItemDraws(draws, 1, 3);
+        assertTrue(VotingCurves.binomial(32, 2) <= VotingCurves.EXACT_SUBSETS);
+        assertTrue(VotingCurves.binomial(32, 4) > VotingCurves.EXACT_SUBSETS);
+        double exact4 = exactMean(item, 4);
+        double sampled4 = VotingCurves.itemAccuracy(item, 4, new Random(9))[0];
+        assertEquals(exact4, sampled4, 0.07, "500 random 4-subsets vs all 35960");
+        var points = VotingCurves.curve(List.of(item, item), new int[]{1, 2, 4, 64}, 5);
+        assertEquals(3, points.size(), "k above the draws is left out");
+        assertEquals(2, points.get(0).items());
+    }
+
+    private static double exactMean(VotingCurves.ItemDraws item, int k) {
+        int m = item.draws().size(), n = 0, ok = 0;
+        for (int a = 0; a < m; a++) for (int b = a + 1; b < m; b++) for (int c = b + 1; c < m; c++) for (int d = c + 1; d < m; d++) {
+            ok += VotingCurves.correct(item, new int[]{a, b, c, d}, false);
+            n++;
+        }
+        return (double) ok / n;
+    }
+}
