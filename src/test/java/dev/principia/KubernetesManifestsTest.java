@@ -278,7 +278,10 @@ public class KubernetesManifestsTest {
         assertNull(cache.getEmptyDir(), "the base's emptyDir cache is replaced");
         Probe startup = c.getStartupProbe();
         assertTrue(startup.getPeriodSeconds() * startup.getFailureThreshold() >= 3600, "an hour for export and engine build");
+        assertEquals("tensorrt", all(render("overlays/gpu"), ConfigMap.class).stream().filter(cm -> cm.getMetadata().getName().startsWith("principia-config"))
+                .findFirst().orElseThrow().getData().get("PRINCIPIA_BACKEND"), "the GPU overlay insists on TensorRT");
         for (String dir : List.of("base", "overlays/cpu")) {
+            assertTrue(all(render(dir), ConfigMap.class).stream().noneMatch(cm -> cm.getData().containsKey("PRINCIPIA_BACKEND")), dir + " leaves auto");
             Container cpu = one(render(dir), Deployment.class).getSpec().getTemplate().getSpec().getContainers().get(0);
             assertTrue(cpu.getResources() == null || cpu.getResources().getLimits() == null
                     || !cpu.getResources().getLimits().containsKey("nvidia.com/gpu"), dir + " needs no GPU");
