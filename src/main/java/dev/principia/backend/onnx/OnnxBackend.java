@@ -406,11 +406,7 @@ public final class OnnxBackend implements Backend {
 
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new BackendException("cannot close ONNX Runtime session", e);
-        }
+        OrtSessions.close(session);
     }
 
     private void closeQuietly() {

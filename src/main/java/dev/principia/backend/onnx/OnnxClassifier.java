@@ -149,10 +149,6 @@ public final class OnnxClassifier implements ClassifierBackend {
 
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new BackendException("cannot close ONNX Runtime session", e);
-        }
+        OrtSessions.close(session);
     }
 }

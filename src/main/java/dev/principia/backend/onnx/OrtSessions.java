@@ -32,4 +32,13 @@ final class OrtSessions {
             throw new BackendException(onnxFile + ": cannot create ONNX Runtime session: " + e.getMessage(), e);
         }
     }
+
+    /** Closes {@code session}; a failure is a {@link BackendException}. */
+    static void close(OrtSession session) {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            throw new BackendException("cannot close ONNX Runtime session", e);
+        }
+    }
 }
