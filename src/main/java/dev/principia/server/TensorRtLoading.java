@@ -67,7 +67,7 @@ final class TensorRtLoading {
         ExportCache.Export export = ExportCache.ensure(model, config.model().cacheDir(),
                 ExportCache.SERVING.withWeights(WeightPrecision.FP16).withAttention(OnnxExporter.Attention.PORTABLE), log);
         var spec = new TensorRtEngines.DecoderSpec(c.numHiddenLayers(), c.numKeyValueHeads(), c.headDim(), c.vocabSize(), ec.maxNumSeqs(),
-                ec.maxNumBatchedTokens(), maxModelLen, 2);
+                ec.maxNumBatchedTokens(), maxModelLen, 2, ec.kvCacheBytes());
         FixedKvBackend backend = TensorRtEngines.openDecoder(trt, export.onnx(), spec, config.model().cacheDir(), log);
         int kvTokens = (int) Math.min(Integer.MAX_VALUE, backend.info().kvCacheTokens());
         EngineConfig engineConfig = new EngineConfig(ec.maxNumSeqs(), ec.maxNumBatchedTokens(), kvTokens, ec.maxPendingRequests(), ec.maxModelLen());

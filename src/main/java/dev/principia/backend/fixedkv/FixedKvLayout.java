@@ -42,6 +42,24 @@ public record FixedKvLayout(int numLayers, int numKvHeads, int headDim, int capa
                 (int) Math.min(maxSlots, maxSegmentBytes / slotBytes()));
     }
 
+    /**
+     * Slots a cache of {@code cacheBytes} holds when each owns {@code capacity} positions of {@code bytesPerToken} (keys and
+     * values of every layer): at most {@code maxSlots}; {@code cacheBytes == 0} means {@code maxSlots}.
+     *
+     * @throws IllegalArgumentException when {@code cacheBytes} cannot hold one slot, naming the bytes one needs
+     */
+    public static int slotsFitting(long cacheBytes, long bytesPerToken, int capacity, int maxSlots) {
+        if (cacheBytes < 0) throw new IllegalArgumentException("cacheBytes must be >= 0 (0 = every slot), got " + cacheBytes);
+        if (cacheBytes == 0) return maxSlots;
+        long perSlot = bytesPerToken * capacity;
+        long fit = cacheBytes / perSlot;
+        if (fit < 1) {
+            throw new IllegalArgumentException("a KV cache of " + cacheBytes + " bytes cannot hold one slot: each slot owns " + capacity
+                    + " positions, " + perSlot + " bytes; raise the KV cache bytes or lower the longest sequence");
+        }
+        return (int) Math.min(maxSlots, fit);
+    }
+
     /** Bytes of one slot in one layer's key (or value) buffer: {@code numKvHeads * capacity * headDim * elementBytes}. */
     public long slotBytes() {
         return (long) numKvHeads * capacity * headDim * elementBytes;

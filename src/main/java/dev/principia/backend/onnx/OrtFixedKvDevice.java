@@ -111,14 +111,8 @@ public final class OrtFixedKvDevice implements FixedKvDevice {
 
     /** Slots the cache holds: {@code maxSlots}, or fewer when {@code kvCacheBytes} is set and holds fewer. */
     static int slots(ModelConfig c, OnnxBackend.Options options, int elementBytes) {
-        long perSlot = 2L * c.numHiddenLayers() * c.numKeyValueHeads() * c.headDim() * elementBytes * options.maxPositions();
-        if (options.kvCacheBytes() == 0) return options.maxSlots();
-        long fit = options.kvCacheBytes() / perSlot;
-        if (fit < 1) {
-            throw new IllegalArgumentException("a KV cache of " + options.kvCacheBytes() + " bytes cannot hold one slot: each slot owns "
-                    + options.maxPositions() + " positions, " + perSlot + " bytes; raise the KV cache bytes or lower the longest sequence");
-        }
-        return (int) Math.min(options.maxSlots(), fit);
+        return FixedKvLayout.slotsFitting(options.kvCacheBytes(), 2L * c.numHiddenLayers() * c.numKeyValueHeads() * c.headDim() * elementBytes,
+                options.maxPositions(), options.maxSlots());
     }
 
     /** Checks the portable decoder's inputs against the config; returns the element type of its cache. */
@@ -247,10 +241,6 @@ public final class OrtFixedKvDevice implements FixedKvDevice {
 
     @Override
     public void close() {
-        try {
-            session.close();
-        } catch (OrtException e) {
-            throw new BackendException("cannot close ONNX Runtime session", e);
-        }
+        OrtSessions.close(session);
     }
 }

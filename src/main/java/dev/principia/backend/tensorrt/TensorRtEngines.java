@@ -23,15 +23,24 @@ public final class TensorRtEngines {
     /**
      * The shape of a portable decoder graph and the limits it serves.
      *
-     * @param maxNumSeqs          slots of the cache and rows of one call
+     * @param maxNumSeqs          rows of one call, and slots of the cache unless {@code kvCacheBytes} holds fewer
      * @param maxNumBatchedTokens tokens of one call
      * @param capacity            positions per slot (the longest sequence)
      * @param kvElementBytes      2 (fp16/bf16 graph) or 4 (fp32)
+     * @param kvCacheBytes        device bytes for the KV cache; 0 = {@code maxNumSeqs} slots
      */
     public record DecoderSpec(int numLayers, int numKvHeads, int headDim, int vocabSize, int maxNumSeqs, int maxNumBatchedTokens, int capacity,
-                              int kvElementBytes) {
+                              int kvElementBytes, long kvCacheBytes) {
+        /** Every slot. */
+        public DecoderSpec(int numLayers, int numKvHeads, int headDim, int vocabSize, int maxNumSeqs, int maxNumBatchedTokens, int capacity,
+                           int kvElementBytes) {
+            this(numLayers, numKvHeads, headDim, vocabSize, maxNumSeqs, maxNumBatchedTokens, capacity, kvElementBytes, 0);
+        }
+
+        /** The device cache: {@code maxNumSeqs} slots, or as many as {@code kvCacheBytes} holds. */
         public FixedKvLayout layout() {
-            return new FixedKvLayout(numLayers, numKvHeads, headDim, capacity, maxNumSeqs, kvElementBytes);
+            int slots = FixedKvLayout.slotsFitting(kvCacheBytes, 2L * numLayers * numKvHeads * headDim * kvElementBytes, capacity, maxNumSeqs);
+            return new FixedKvLayout(numLayers, numKvHeads, headDim, capacity, slots, kvElementBytes);
         }
 
         public ProfileShapes shapes() {

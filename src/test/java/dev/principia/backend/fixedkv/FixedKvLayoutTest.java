@@ -51,4 +51,15 @@ class FixedKvLayoutTest {
         assertThrows(IllegalArgumentException.class, () -> l.slotCopies(1, 1, 3));
         assertThrows(IllegalArgumentException.class, () -> l.slotCopies(1, 2, 17));
     }
+
+    @Test
+    void cacheBytesCapTheSlots() {
+        // 1 KiB per position, 100 positions per slot: 100 KiB per slot
+        assertEquals(8, FixedKvLayout.slotsFitting(0, 1024, 100, 8), "0 = every slot");
+        assertEquals(3, FixedKvLayout.slotsFitting(3 * 102_400 + 5, 1024, 100, 8));
+        assertEquals(8, FixedKvLayout.slotsFitting(1L << 40, 1024, 100, 8));
+        var e = assertThrows(IllegalArgumentException.class, () -> FixedKvLayout.slotsFitting(102_399, 1024, 100, 8));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("102400 bytes"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> FixedKvLayout.slotsFitting(-1, 1024, 100, 8));
+    }
 }

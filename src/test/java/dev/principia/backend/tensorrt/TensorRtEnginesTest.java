@@ -117,6 +117,22 @@ class TensorRtEnginesTest {
         assertEquals(2, trt.builds, "new graph content, new plan");
     }
 
+    /** principia.engine.kv-cache-bytes caps the device cache's slots; the profiles (so the plan) stay the same. */
+    @Test
+    void kvCacheBytesCapTheDeviceSlotsNotThePlan() throws IOException {
+        StandIn trt = new StandIn();
+        Path g = graph("graph A");
+        long perSlot = 2L * 2 * 2 * 8 * 2 * 64;
+        var capped = new TensorRtEngines.DecoderSpec(2, 2, 8, 50, 4, 32, 64, 2, 2 * perSlot + 1);
+        try (FixedKvBackend b = TensorRtEngines.openDecoder(trt, g, capped, dir.resolve("cache"), log::add)) {
+            assertEquals(2, b.info().maxSlots());
+            assertEquals(2L * 64, b.info().kvCacheTokens());
+        }
+        TensorRtEngines.openDecoder(trt, g, SPEC, dir.resolve("cache"), log::add).close();
+        assertEquals(1, trt.builds, "one plan for both");
+        assertEquals(4, SPEC.layout().maxSlots());
+    }
+
     @Test
     void aPlanTensorRtRefusesIsRebuiltWithAWarning() throws IOException {
         StandIn trt = new StandIn();
