@@ -121,11 +121,11 @@ public final class OnnxBackend implements Backend {
         this.prefillPresent = new KvBuffers(numLayers);
         this.env = OrtEnvironment.getEnvironment();
         this.session = OrtSessions.open(onnxFile, options.intraOpThreads(), options.allowSpinning());
-        checkNames(onnxFile);
-        this.lastPositionLogitsOnly = logitsPositionsFixedAtOne();
-        this.kvType = pastType(onnxFile);
-        this.kvElementBytes = kvType == OnnxJavaType.FLOAT ? Float.BYTES : 2;
         try {
+            OrtGraphInfo.requireInputs(session, onnxFile, inputNames());
+            this.lastPositionLogitsOnly = OrtGraphInfo.lastPositionLogitsOnly(session);
+            this.kvType = OrtGraphInfo.pastType(session, onnxFile, List.of(OnnxJavaType.FLOAT, OnnxJavaType.FLOAT16, OnnxJavaType.BFLOAT16));
+            this.kvElementBytes = kvType == OnnxJavaType.FLOAT ? Float.BYTES : 2;
             this.kv = new PagedKvCache(numLayers, numKvHeads, headDim, kvElementBytes, options.maxSlots(), options.maxPositions(),
                     options.kvCacheBytes(), maxSegmentBytes);
         } catch (RuntimeException e) {
@@ -135,42 +135,7 @@ public final class OnnxBackend implements Backend {
         this.gqa = session.getInputNames().contains("seqlens_k")
                 ? new GqaStaging(kv, numLayers, numKvHeads, headDim, kvElementBytes, options.maxPositions(), kvType) : null;
         this.info = new BackendInfo("onnxruntime-cpu", vocabSize, numLayers, numKvHeads, headDim, options.maxPositions(),
-                options.maxSlots(), kvTypeName(kvType), kv.kvCacheBytes(), kv.bytesPerToken(), kv.capacityTokens());
-    }
-
-    /** The element type of {@code past_key_values}: FLOAT, FLOAT16 or BFLOAT16 (the KV cache stores it as is). */
-    private OnnxJavaType pastType(Path onnxFile) {
-        OnnxJavaType type;
-        try {
-            type = ((ai.onnxruntime.TensorInfo) session.getInputInfo().get(OnnxExporter.pastKey(0)).getInfo()).type;
-        } catch (OrtException | ClassCastException e) {
-            closeQuietly();
-            throw new IllegalArgumentException(onnxFile + ": cannot read the type of " + OnnxExporter.pastKey(0), e);
-        }
-        if (type != OnnxJavaType.FLOAT && type != OnnxJavaType.FLOAT16 && type != OnnxJavaType.BFLOAT16) {
-            closeQuietly();
-            throw new IllegalArgumentException(onnxFile + ": past_key_values of type " + type + "; expected float, float16 or bfloat16");
-        }
-        return type;
-    }
-
-    private static String kvTypeName(OnnxJavaType type) {
-        return switch (type) {
-            case FLOAT16 -> "float16";
-            case BFLOAT16 -> "bfloat16";
-            default -> "float32";
-        };
-    }
-
-    /** Whether the graph's {@code logits} is {@code [B, 1, vocab]} (a last-position-only export) rather than {@code [B, S, vocab]}. */
-    private boolean logitsPositionsFixedAtOne() {
-        try {
-            var info = (ai.onnxruntime.TensorInfo) session.getOutputInfo().get("logits").getInfo();
-            return info.getShape().length == 3 && info.getShape()[1] == 1;
-        } catch (OrtException | NullPointerException e) {
-            closeQuietly();
-            throw new IllegalArgumentException("graph has no float output 'logits'", e);
-        }
+                options.maxSlots(), OrtGraphInfo.kvTypeName(kvType), kv.kvCacheBytes(), kv.bytesPerToken(), kv.capacityTokens());
     }
 
     /** The graph's attention: {@code "gqa"} (GroupQueryAttention, KV updated in place) or {@code "plain"}. */
@@ -178,19 +143,15 @@ public final class OnnxBackend implements Backend {
         return gqa != null ? "gqa" : "plain";
     }
 
-    private void checkNames(Path onnxFile) {
+    /** The inputs a plain or GroupQueryAttention decoder of this shape must have. */
+    private List<String> inputNames() {
         var need = new ArrayList<>(session.getInputNames().contains("seqlens_k")
                 ? List.of("input_ids", "seqlens_k", "total_sequence_length") : List.of("input_ids", "attention_mask", "position_ids"));
         for (int l = 0; l < numLayers; l++) {
             need.add(OnnxExporter.pastKey(l));
             need.add(OnnxExporter.pastValue(l));
         }
-        for (String n : need) {
-            if (!session.getInputNames().contains(n)) {
-                closeQuietly();
-                throw new IllegalArgumentException(onnxFile + ": graph has no input '" + n + "' (inputs: " + session.getInputNames() + ")");
-            }
-        }
+        return need;
     }
 
     @Override

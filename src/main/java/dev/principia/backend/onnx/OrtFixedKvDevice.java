@@ -98,7 +98,7 @@ public final class OrtFixedKvDevice implements FixedKvDevice {
             int elementBytes = kvType == OnnxJavaType.FLOAT ? Float.BYTES : 2;
             var layout = new FixedKvLayout(config.numHiddenLayers(), config.numKeyValueHeads(), config.headDim(), options.maxPositions(),
                     slots(config, options, elementBytes), elementBytes).withMaxSegmentBytes(maxSegmentBytes);
-            return new OrtFixedKvDevice(session, layout, kvType, config.vocabSize(), logitsPositionsFixedAtOne(session));
+            return new OrtFixedKvDevice(session, layout, kvType, config.vocabSize(), OrtGraphInfo.lastPositionLogitsOnly(session));
         } catch (RuntimeException e) {
             try {
                 session.close();
@@ -118,10 +118,8 @@ public final class OrtFixedKvDevice implements FixedKvDevice {
     /** Checks the portable decoder's inputs against the config; returns the element type of its cache. */
     private static OnnxJavaType checkGraph(OrtSession session, Path onnxFile, ModelConfig c) {
         try {
+            OrtGraphInfo.requireInputs(session, onnxFile, List.of("input_ids", "position_ids"));
             var inputs = session.getInputInfo();
-            for (String n : List.of("input_ids", "position_ids")) {
-                if (!inputs.containsKey(n)) throw new IllegalArgumentException(onnxFile + ": graph has no input '" + n + "' (inputs: " + inputs.keySet() + ")");
-            }
             if (inputs.containsKey("attention_mask") || inputs.containsKey("seqlens_k")) {
                 throw new IllegalArgumentException(onnxFile + ": not a portable decoder (inputs: " + inputs.keySet() + "); export it with attention portable");
             }
@@ -149,16 +147,6 @@ public final class OrtFixedKvDevice implements FixedKvDevice {
         }
     }
 
-    /** Whether {@code logits} is {@code [B, 1, vocab]} (a last-position-only export) rather than {@code [B, S, vocab]}. */
-    private static boolean logitsPositionsFixedAtOne(OrtSession session) {
-        try {
-            var info = (TensorInfo) session.getOutputInfo().get("logits").getInfo();
-            return info.getShape().length == 3 && info.getShape()[1] == 1;
-        } catch (OrtException | NullPointerException | ClassCastException e) {
-            throw new IllegalArgumentException("graph has no float output 'logits'", e);
-        }
-    }
-
     @Override
     public String name() {
         return "onnxruntime-cpu";
@@ -171,7 +159,7 @@ public final class OrtFixedKvDevice implements FixedKvDevice {
 
     @Override
     public String kvElementType() {
-        return kvType == OnnxJavaType.FLOAT16 ? "float16" : "float32";
+        return OrtGraphInfo.kvTypeName(kvType);
     }
 
     FixedKvLayout layout() {
