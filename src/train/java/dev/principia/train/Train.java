@@ -1,0 +1,393 @@
+package dev.principia.train;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import dev.principia.cli.ArithmeticTask;
+import dev.principia.grm.Conversation;
+import dev.principia.grm.JudgmentParser;
+import dev.principia.grm.PromptCodec;
+import dev.principia.grm.PromptTemplate;
+import dev.principia.grm.Turn;
+import dev.principia.model.ChatTemplate;
+import dev.principia.model.DType;
+import dev.principia.model.ModelConfig;
+import dev.principia.model.Tokenizer;
+
+/**
+ * Trains the embedded default GRM and its meta-RM (issue 11), on libtorch's CPU build, without Python.
+ *
+ * <pre>
+ *   src/train/train.sh grm  --work DIR --out DIR [--seed 11] [--steps 3000] [--batch 32] [--minutes M] ...
+ *   src/train/train.sh meta --grm DIR --collect DIR --work DIR --out DIR [--epochs 2] ...
+ * </pre>
+ *
+ * {@code grm}: draws training items ({@link ArithmeticTask#trainingItem}) from the seed, renders each prompt with
+ * the server's own template, chat template and tokenizer, writes the judgment {@link Critiques} prescribes, and
+ * trains a small Llama on the judgment tokens. The tokenizer is trained first on the same corpus. Resumable: the
+ * work directory holds the last checkpoint (parameters and AdamW moments); rerunning continues from it.
+ * {@code meta}: labels come from {@code principia collect}'s accepted/rejected samples of the trained GRM; the
+ * meta-RM starts from the GRM's weights with a one-logit head and learns which samples to trust.
+ */
+public final class Train {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Train() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0 || args[0].equals("--help")) {
+            System.out.println("usage: train.sh grm|meta [options]  (see src/train/README.md)");
+            return;
+        }
+        Map<String, String> o = new LinkedHashMap<>();
+        for (int i = 1; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 >= args.length) throw new IllegalArgumentException("bad option " + args[i]);
+            o.put(args[i].substring(2), args[++i]);
+        }
+        torch.set_num_threads(Integer.parseInt(o.getOrDefault("threads", "1")));
+        switch (args[0]) {
+            case "grm" -> grm(o);
+            case "meta" -> meta(o);
+            default -> throw new IllegalArgumentException("unknown command " + args[0] + " (grm, meta)");
+        }
+    }
+
+    private static String opt(Map<String, String> o, String key) {
+        String v = o.get(key);
+        if (v == null) throw new IllegalArgumentException("--" + key + " is required");
+        return v;
+    }
+
+    // ---- GRM --------------------------------------------------------------------------------------------
+
+    record Example(int[] prompt, int[] target) {
+    }
+
+    /** Draws one training example; {@code codec} == null renders text only (for the tokenizer's corpus). */
+    static Object[] draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate) {
+        ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
+        int n = item.responses().size();
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < n; i++) idx.add(i);
+        Collections.shuffle(idx, rnd);
+        int[] order = idx.stream().mapToInt(Integer::intValue).toArray();
+        List<String> presented = new ArrayList<>();
+        for (int r : order) presented.add(item.responses().get(r));
+        Conversation conv = Conversation.of(new Turn(Turn.USER, item.query()));
+        String user = grm.render(conv, presented);
+        String judgment = Critiques.judge(item, order, rnd);
+        var parsed = JudgmentParser.defaults().parse(judgment, n);
+        if (!parsed.valid()) throw new IllegalStateException("unparseable synthetic judgment: " + judgment);
+        String meta = metaTemplate.render(conv, presented, List.of(), judgment);
+        return new Object[] {user, judgment, meta};
+    }
+
+    private static void grm(Map<String, String> o) throws IOException {
+        long seed = Long.parseLong(o.getOrDefault("seed", "11"));
+        int steps = Integer.parseInt(o.getOrDefault("steps", "3000"));
+        int batch = Integer.parseInt(o.getOrDefault("batch", "32"));
+        double lr = Double.parseDouble(o.getOrDefault("lr", "1e-3"));
+        int hidden = Integer.parseInt(o.getOrDefault("hidden", "256"));
+        int layers = Integer.parseInt(o.getOrDefault("layers", "4"));
+        int heads = Integer.parseInt(o.getOrDefault("heads", "8"));
+        int kvHeads = Integer.parseInt(o.getOrDefault("kv-heads", "4"));
+        int ffn = Integer.parseInt(o.getOrDefault("ffn", Integer.toString(hidden * 3)));
+        int vocab = Integer.parseInt(o.getOrDefault("vocab", "1024"));
+        int saveEvery = Integer.parseInt(o.getOrDefault("save-every", "100"));
+        int exportEvery = Integer.parseInt(o.getOrDefault("export-every", "500"));
+        double minutes = Double.parseDouble(o.getOrDefault("minutes", "1e9"));
+        Path work = Path.of(opt(o, "work")), out = Path.of(opt(o, "out"));
+        Files.createDirectories(work);
+
+        PromptTemplate grmTemplate = PromptTemplate.loadDefault();
+        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        Path tok = work.resolve("tokenizer");
+        if (!Files.isRegularFile(tok.resolve("tokenizer.json"))) {
+            System.out.println("training the tokenizer (target vocabulary " + vocab + ") on 3000 rendered examples");
+            ChatTemplate chat = ChatTemplate.of(Bpe.CHAT_TEMPLATE, null, Bpe.IM_END);
+            Random rnd = new Random(seed ^ 0x70CE);
+            List<String> corpus = new ArrayList<>();
+            for (int i = 0; i < 3000; i++) {
+                Object[] d = draw(rnd, grmTemplate, metaTemplate);
+                corpus.add(chat.render(List.of(Map.of("role", "user", "content", (String) d[0])), true, Map.of()) + d[1] + Bpe.IM_END);
+                if (i % 3 == 0) corpus.add(chat.render(List.of(Map.of("role", "user", "content", (String) d[2])), false, Map.of()));
+            }
+            Bpe.Vocab v = Bpe.train(corpus, vocab, 8);
+            Files.createDirectories(tok);
+            Bpe.write(v, tok, 1024);
+            Files.writeString(tok.resolve("vocab-size.txt"), v.size() + "\n");
+            System.out.println("tokenizer: " + v.size() + " tokens (" + v.merges().size() + " merges)");
+        }
+        int vocabSize = Integer.parseInt(Files.readString(tok.resolve("vocab-size.txt")).trim());
+        int imEnd = vocabSize - 1, pad = vocabSize - 3;
+        try (Tokenizer tokenizer = Tokenizer.load(tok.resolve("tokenizer.json"))) {
+            if (tokenizer.tokenId(Bpe.IM_END) != imEnd) throw new IllegalStateException("<|im_end|> is not id " + imEnd);
+            PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(tok.resolve("tokenizer_config.json")));
+            ModelConfig config = ModelConfig.parse(JSON.readTree(llamaConfig(roundUp(vocabSize, 64), hidden, ffn, layers, heads, kvHeads,
+                    imEnd, pad, false)));
+            Net net = new Net(config, seed);
+            int done = net.loadCheckpoint(work.resolve("checkpoint"));
+            System.out.printf(Locale.ROOT, "model: Llama, %d layers, hidden %d, heads %d/%d, ffn %d, vocabulary %d: %.2f M parameters%n",
+                    layers, hidden, heads, kvHeads, ffn, config.vocabSize(), net.parameterCount() / 1e6);
+            if (done > 0) System.out.println("resuming from step " + done);
+            // the data stream is a function of (seed, step): a resumed run sees the batches it would have seen
+            long start = System.nanoTime();
+            double ema = Double.NaN;
+            long tokens = 0;
+            int step = done;
+            while (step < steps) {
+                step++;
+                Random rnd = new Random(seed * 1_000_003L + step);
+                List<Example> ex = new ArrayList<>();
+                for (int i = 0; i < batch; i++) {
+                    Object[] d = draw(rnd, grmTemplate, metaTemplate);
+                    int[] prompt = codec.encodeUserTurn((String) d[0], true);
+                    int[] body = tokenizer.encode((String) d[1]);
+                    int[] target = java.util.Arrays.copyOf(body, body.length + 1);
+                    target[body.length] = imEnd;
+                    ex.add(new Example(prompt, target));
+                }
+                double rate = lr * schedule(step, steps);
+                double loss;
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor[] t = lmBatch(ex, pad);
+                    Tensor l = torch.cross_entropy(net.logits(net.hidden(t[0])).view(-1, config.vocabSize()), t[1].view(-1));
+                    loss = l.item_float();
+                    l.backward();
+                    net.step(step, rate, 0.1, 1.0);
+                    tokens += t[0].numel();
+                }
+                ema = Double.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
+                double secs = (System.nanoTime() - start) / 1e9;
+                if (step % 5 == 0 || step == steps) progress(step, steps, done, ema, tokens / secs, secs);
+                boolean outOfTime = secs > minutes * 60;
+                if (step % saveEvery == 0 || step == steps || outOfTime) {
+                    net.saveCheckpoint(work.resolve("checkpoint"), step, "seed " + seed);
+                }
+                if (step % exportEvery == 0 || step == steps || outOfTime) {
+                    Path snap = step == steps || outOfTime ? out : work.resolve("export-step" + step);
+                    export(net, tok, snap, Map.of("seed", Long.toString(seed), "steps", Integer.toString(step), "batch",
+                            Integer.toString(batch), "lr", Double.toString(lr), "loss", String.format(Locale.ROOT, "%.4f", ema)));
+                    System.out.println("\nexported step " + step + " to " + snap);
+                }
+                if (outOfTime) {
+                    System.out.println("\nstopping at step " + step + " (--minutes " + minutes + "); rerun to continue");
+                    return;
+                }
+            }
+        }
+    }
+
+    private static double schedule(int step, int steps) {
+        int warm = Math.min(200, steps / 10);
+        if (step <= warm) return (double) step / warm;
+        double p = (double) (step - warm) / Math.max(1, steps - warm);
+        return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * p));
+    }
+
+    private static int roundUp(int n, int m) {
+        return (n + m - 1) / m * m;
+    }
+
+    /** Inputs [B, T-1] and targets [B, T-1] (-100 on prompt and padding) of a right-padded batch. */
+    private static Tensor[] lmBatch(List<Example> ex, int pad) {
+        int t = 0;
+        for (Example e : ex) t = Math.max(t, e.prompt.length + e.target.length);
+        int b = ex.size();
+        long[] in = new long[b * (t - 1)], tg = new long[b * (t - 1)];
+        for (int i = 0; i < b; i++) {
+            Example e = ex.get(i);
+            int len = e.prompt.length + e.target.length;
+            for (int j = 0; j < t - 1; j++) {
+                int tokAt = j < e.prompt.length ? e.prompt[j] : j < len ? e.target[j - e.prompt.length] : pad;
+                int next = j + 1;
+                in[i * (t - 1) + j] = tokAt;
+                tg[i * (t - 1) + j] = next >= e.prompt.length && next < len ? e.target[next - e.prompt.length] : -100;
+            }
+        }
+        return new Tensor[] {Net.longs(in, b, t - 1), Net.longs(tg, b, t - 1)};
+    }
+
+    private static void progress(int step, int steps, int from, double loss, double tokPerSec, double secs) {
+        int width = 30, filled = (int) ((long) width * step / steps);
+        double eta = (steps - step) * secs / Math.max(1, step - from);
+        System.out.printf(Locale.ROOT, "\r[%s%s] step %d/%d  loss %.4f  %.0f tok/s  elapsed %s  eta %s   ", "#".repeat(filled),
+                ".".repeat(width - filled), step, steps, loss, tokPerSec, hms(secs), hms(eta));
+        System.out.flush();
+    }
+
+    private static String hms(double secs) {
+        Duration d = Duration.ofSeconds((long) secs);
+        return String.format(Locale.ROOT, "%d:%02d:%02d", d.toHours(), d.toMinutesPart(), d.toSecondsPart());
+    }
+
+    static String llamaConfig(int vocab, int hidden, int ffn, int layers, int heads, int kvHeads, int eos, int pad, boolean classifier) {
+        ObjectNode c = JSON.createObjectNode();
+        c.putArray("architectures").add(classifier ? "LlamaForSequenceClassification" : "LlamaForCausalLM");
+        c.put("model_type", "llama").put("vocab_size", vocab).put("hidden_size", hidden).put("intermediate_size", ffn)
+                .put("num_hidden_layers", layers).put("num_attention_heads", heads).put("num_key_value_heads", kvHeads)
+                .put("head_dim", hidden / heads).put("max_position_embeddings", 1024).put("rms_norm_eps", 1e-6)
+                .put("rope_theta", 10000.0).put("tie_word_embeddings", !classifier).put("hidden_act", "silu")
+                .put("attention_bias", false).put("mlp_bias", false).put("torch_dtype", "float16")
+                .put("eos_token_id", eos).put("pad_token_id", pad);
+        c.putNull("bos_token_id");
+        if (classifier) c.put("num_labels", 1);
+        return c.toString();
+    }
+
+    private static void export(Net net, Path tok, Path dir, Map<String, String> record) throws IOException {
+        Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
+        dev.principia.train.Files2.deleteTree(tmp);
+        Files.createDirectories(tmp);
+        ObjectNode cfg = (ObjectNode) JSON.readTree(net.config.toJson());
+        cfg.put("torch_dtype", "float16");
+        Files.writeString(tmp.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
+        net.writeWeights(tmp.resolve("model.safetensors"), DType.F16, record);
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) Files.copy(tok.resolve(f), tmp.resolve(f));
+        ObjectNode t = JSON.createObjectNode();
+        record.forEach(t::put);
+        Files.writeString(tmp.resolve("training.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(t));
+        dev.principia.train.Files2.deleteTree(dir);
+        Files.move(tmp, dir);
+    }
+
+    // ---- meta-RM ----------------------------------------------------------------------------------------
+
+    private static void meta(Map<String, String> o) throws IOException {
+        long seed = Long.parseLong(o.getOrDefault("seed", "12"));
+        int epochs = Integer.parseInt(o.getOrDefault("epochs", "2"));
+        int batch = Integer.parseInt(o.getOrDefault("batch", "16"));
+        double lr = Double.parseDouble(o.getOrDefault("lr", "3e-4"));
+        Path grm = Path.of(opt(o, "grm")), collect = Path.of(opt(o, "collect")), out = Path.of(opt(o, "out"));
+        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        ModelConfig causal = ModelConfig.read(grm);
+        int pad = JSON.readTree(grm.resolve("config.json").toFile()).path("pad_token_id").asInt();
+        ModelConfig config = ModelConfig.parse(JSON.readTree(llamaConfig(causal.vocabSize(), causal.hiddenSize(), causal.intermediateSize(),
+                causal.numHiddenLayers(), causal.numAttentionHeads(), causal.numKeyValueHeads(), causal.eosTokenIds().get(0), pad, true)));
+        List<int[]> seqs = new ArrayList<>();
+        List<Float> labels = new ArrayList<>();
+        try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"))) {
+            PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
+            for (String file : new String[] {"accepted.jsonl", "rejected.jsonl"}) {
+                try (BufferedReader r = Files.newBufferedReader(collect.resolve(file))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        JsonNode n = JSON.readTree(line);
+                        List<Turn> turns = new ArrayList<>();
+                        for (JsonNode t : n.get("conversation")) turns.add(new Turn(t.get("role").asText(), t.get("content").asText()));
+                        List<String> presented = new ArrayList<>();
+                        for (JsonNode i : n.get("order")) presented.add(n.get("responses").get(i.asInt()).asText());
+                        String user = metaTemplate.render(new Conversation(turns), presented, List.of(), n.get("text").asText());
+                        seqs.add(codec.encodeUserTurn(user, false));
+                        labels.add(file.startsWith("accepted") ? 1f : 0f);
+                    }
+                }
+            }
+        }
+        int n = seqs.size();
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < n; i++) idx.add(i);
+        Collections.shuffle(idx, new Random(seed));
+        int held = n / 10;
+        List<Integer> test = idx.subList(0, held), trainIdx = new ArrayList<>(idx.subList(held, n));
+        long positives = labels.stream().filter(f -> f > 0).count();
+        System.out.printf(Locale.ROOT, "meta-RM data: %d samples (%d trusted, %.1f %%), %d held out%n", n, positives, 100.0 * positives / n, held);
+        Net net = new Net(config, seed);
+        net.initFrom(grm);
+        int steps = epochs * ((trainIdx.size() + batch - 1) / batch), step = 0;
+        long start = System.nanoTime();
+        double ema = Double.NaN;
+        long tokens = 0;
+        Random shuffle = new Random(seed + 1);
+        for (int e = 0; e < epochs; e++) {
+            Collections.shuffle(trainIdx, shuffle);
+            for (int from = 0; from < trainIdx.size(); from += batch) {
+                step++;
+                List<Integer> part = trainIdx.subList(from, Math.min(trainIdx.size(), from + batch));
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor[] t = clsBatch(part, seqs, labels, pad);
+                    Tensor l = torch.binary_cross_entropy_with_logits(net.classify(net.hidden(t[0]), t[1]), t[2]);
+                    double loss = l.item_float();
+                    l.backward();
+                    net.step(step, lr * schedule(step, steps), 0.1, 1.0);
+                    tokens += t[0].numel();
+                    ema = Double.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
+                }
+                double secs = (System.nanoTime() - start) / 1e9;
+                progress(step, steps, 0, ema, tokens / secs, secs);
+            }
+            System.out.printf(Locale.ROOT, "%nepoch %d: held-out accuracy %.3f%n", e + 1, heldOutAccuracy(net, test, seqs, labels, pad));
+        }
+        double acc = heldOutAccuracy(net, test, seqs, labels, pad);
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        Files2.deleteTree(tmp);
+        Files.createDirectories(tmp);
+        ObjectNode cfg = (ObjectNode) JSON.readTree(config.toJson());
+        cfg.put("torch_dtype", "float16").put("pad_token_id", pad);
+        Files.writeString(tmp.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
+        Map<String, String> record = new LinkedHashMap<>();
+        record.put("seed", Long.toString(seed));
+        record.put("epochs", Integer.toString(epochs));
+        record.put("steps", Integer.toString(step));
+        record.put("samples", Integer.toString(n));
+        record.put("held_out_accuracy", String.format(Locale.ROOT, "%.4f", acc));
+        record.put("collect", collect.getFileName().toString());
+        net.writeWeights(tmp.resolve("model.safetensors"), DType.F16, record);
+        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) Files.copy(grm.resolve(f), tmp.resolve(f));
+        ObjectNode t = JSON.createObjectNode();
+        record.forEach(t::put);
+        Files.writeString(tmp.resolve("training.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(t));
+        Files2.deleteTree(out);
+        Files.move(tmp, out);
+        System.out.println("meta-RM written to " + out);
+    }
+
+    private static Tensor[] clsBatch(List<Integer> part, List<int[]> seqs, List<Float> labels, int pad) {
+        int t = 0;
+        for (int i : part) t = Math.max(t, seqs.get(i).length);
+        int b = part.size();
+        long[] in = new long[b * t], last = new long[b];
+        float[] y = new float[b];
+        for (int k = 0; k < b; k++) {
+            int[] s = seqs.get(part.get(k));
+            for (int j = 0; j < t; j++) in[k * t + j] = j < s.length ? s[j] : pad;
+            last[k] = (long) k * t + s.length - 1;
+            y[k] = labels.get(part.get(k));
+        }
+        return new Tensor[] {Net.longs(in, b, t), Net.longs(last, b), Net.floats(y, b)};
+    }
+
+    private static double heldOutAccuracy(Net net, List<Integer> test, List<int[]> seqs, List<Float> labels, int pad) {
+        int right = 0;
+        try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+            for (int from = 0; from < test.size(); from += 32) {
+                List<Integer> part = test.subList(from, Math.min(test.size(), from + 32));
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor[] t = clsBatch(part, seqs, labels, pad);
+                    Tensor s = net.classify(net.hidden(t[0]), t[1]).contiguous();
+                    float[] v = new float[part.size()];
+                    s.data_ptr_float().get(v);
+                    for (int k = 0; k < v.length; k++) if ((v[k] > 0) == (labels.get(part.get(k)) > 0)) right++;
+                }
+            }
+        }
+        return test.isEmpty() ? Double.NaN : (double) right / test.size();
+    }
+}
