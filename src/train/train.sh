@@ -3,11 +3,12 @@
 # JavaCPP's presets, from the Maven profile `train` (never part of the server's build).
 #   src/train/train.sh grm  --work target/train/grm --out target/train/grm-model [--seed 11] [--steps 3000] [--minutes M]
 #   src/train/train.sh meta --grm DIR --collect DIR --out DIR [--epochs 2]
+#   src/train/train.sh selftest [--work DIR]     the trainer against slow references (run by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-./mvnw -B -q -o -Ptrain compile dependency:build-classpath -Dmdep.outputFile=target/train-classpath.txt \
-  || ./mvnw -B -q -Ptrain compile dependency:build-classpath -Dmdep.outputFile=target/train-classpath.txt
-cp="target/classes:$(cat target/train-classpath.txt)"
+./mvnw -B -q -o -Ptrain test-compile dependency:build-classpath -Dmdep.outputFile=target/train-classpath.txt \
+  || ./mvnw -B -q -Ptrain test-compile dependency:build-classpath -Dmdep.outputFile=target/train-classpath.txt
+cp="target/classes:target/test-classes:$(cat target/train-classpath.txt)"
 rm -rf target/train-classes
 javac -nowarn -d target/train-classes -cp "$cp" $(find src/train/java -name '*.java') 2>&1 | grep -v '^Note:' || true
 [ -d target/train-classes/dev ] || { echo "train.sh: the trainer did not compile" >&2; exit 1; }

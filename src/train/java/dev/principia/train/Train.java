@@ -66,7 +66,8 @@ public final class Train {
         switch (args[0]) {
             case "grm" -> grm(o);
             case "meta" -> meta(o);
-            default -> throw new IllegalArgumentException("unknown command " + args[0] + " (grm, meta)");
+            case "selftest" -> Selftest.run(Path.of(o.getOrDefault("work", "target/train-selftest")));
+            default -> throw new IllegalArgumentException("unknown command " + args[0] + " (grm, meta, selftest)");
         }
     }
 
@@ -148,6 +149,12 @@ public final class Train {
             System.out.printf(Locale.ROOT, "model: Llama, %d layers, hidden %d, heads %d/%d, ffn %d, vocabulary %d: %.2f M parameters%n",
                     layers, hidden, heads, kvHeads, ffn, config.vocabSize(), net.parameterCount() / 1e6);
             if (done > 0) System.out.println("resuming from step " + done);
+            if (Boolean.parseBoolean(o.getOrDefault("export-only", "false"))) {
+                if (done == 0) throw new IllegalArgumentException("--export-only: no checkpoint in " + work);
+                export(net, tok, out, record(seed, done, batch, lr, Double.NaN, pad));
+                System.out.println("exported step " + done + " to " + out);
+                return;
+            }
             // the data stream is a function of (seed, step): a resumed run sees the batches it would have seen
             long start = System.nanoTime();
             double ema = Double.NaN;
@@ -184,8 +191,7 @@ public final class Train {
                 }
                 if (step % exportEvery == 0 || step == steps || outOfTime) {
                     Path snap = step == steps || outOfTime ? out : work.resolve("export-step" + step);
-                    export(net, tok, snap, Map.of("seed", Long.toString(seed), "steps", Integer.toString(step), "batch",
-                            Integer.toString(batch), "lr", Double.toString(lr), "loss", String.format(Locale.ROOT, "%.4f", ema)));
+                    export(net, tok, snap, record(seed, step, batch, lr, ema, pad));
                     System.out.println("\nexported step " + step + " to " + snap);
                 }
                 if (outOfTime) {
@@ -194,6 +200,18 @@ public final class Train {
                 }
             }
         }
+    }
+
+    private static Map<String, String> record(long seed, int step, int batch, double lr, double loss, int pad) {
+        Map<String, String> record = new LinkedHashMap<>();
+        record.put("seed", Long.toString(seed));
+        record.put("steps", Integer.toString(step));
+        record.put("batch", Integer.toString(batch));
+        record.put("lr", Double.toString(lr));
+        if (!Double.isNaN(loss)) record.put("loss", String.format(Locale.ROOT, "%.4f", loss));
+        record.put("data", "ArithmeticTask.trainingItem from Random(seed * 1000003 + step), judgments by Critiques");
+        record.put("pad_token_id", Integer.toString(pad));
+        return record;
     }
 
     private static double schedule(int step, int steps) {
@@ -254,18 +272,29 @@ public final class Train {
     }
 
     private static void export(Net net, Path tok, Path dir, Map<String, String> record) throws IOException {
+        writeModelDir(net, tok, dir, record, DType.F16);
+    }
+
+    /**
+     * Publishes an HF model directory (config, weights in {@code dtype}, the tokenizer files from {@code tok}, the
+     * training record) at {@code dir}: written beside it, then moved into place.
+     */
+    static void writeModelDir(Net net, Path tok, Path dir, Map<String, String> record, DType dtype) throws IOException {
         Path tmp = dir.resolveSibling(dir.getFileName() + ".tmp");
-        dev.principia.train.Files2.deleteTree(tmp);
+        Files2.deleteTree(tmp);
         Files.createDirectories(tmp);
         ObjectNode cfg = (ObjectNode) JSON.readTree(net.config.toJson());
-        cfg.put("torch_dtype", "float16");
+        cfg.put("torch_dtype", dtype == DType.F16 ? "float16" : "float32");
+        cfg.put("pad_token_id", Integer.parseInt(record.getOrDefault("pad_token_id", "0")));
         Files.writeString(tmp.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
-        net.writeWeights(tmp.resolve("model.safetensors"), DType.F16, record);
+        Map<String, String> meta = new LinkedHashMap<>(record);
+        meta.remove("pad_token_id");
+        net.writeWeights(tmp.resolve("model.safetensors"), dtype, meta);
         for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) Files.copy(tok.resolve(f), tmp.resolve(f));
         ObjectNode t = JSON.createObjectNode();
-        record.forEach(t::put);
+        meta.forEach(t::put);
         Files.writeString(tmp.resolve("training.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(t));
-        dev.principia.train.Files2.deleteTree(dir);
+        Files2.deleteTree(dir);
         Files.move(tmp, dir);
     }
 
@@ -336,26 +365,18 @@ public final class Train {
             System.out.printf(Locale.ROOT, "%nepoch %d: held-out accuracy %.3f%n", e + 1, heldOutAccuracy(net, test, seqs, labels, pad));
         }
         double acc = heldOutAccuracy(net, test, seqs, labels, pad);
-        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
-        Files2.deleteTree(tmp);
-        Files.createDirectories(tmp);
-        ObjectNode cfg = (ObjectNode) JSON.readTree(config.toJson());
-        cfg.put("torch_dtype", "float16").put("pad_token_id", pad);
-        Files.writeString(tmp.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", Long.toString(seed));
         record.put("epochs", Integer.toString(epochs));
         record.put("steps", Integer.toString(step));
+        record.put("batch", Integer.toString(batch));
+        record.put("lr", Double.toString(lr));
         record.put("samples", Integer.toString(n));
+        record.put("trusted_samples", Long.toString(positives));
         record.put("held_out_accuracy", String.format(Locale.ROOT, "%.4f", acc));
-        record.put("collect", collect.getFileName().toString());
-        net.writeWeights(tmp.resolve("model.safetensors"), DType.F16, record);
-        for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) Files.copy(grm.resolve(f), tmp.resolve(f));
-        ObjectNode t = JSON.createObjectNode();
-        record.forEach(t::put);
-        Files.writeString(tmp.resolve("training.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(t));
-        Files2.deleteTree(out);
-        Files.move(tmp, out);
+        record.put("data", "principia collect of the GRM over " + collect.getFileName());
+        record.put("pad_token_id", Integer.toString(pad));
+        writeModelDir(net, grm, out, record, DType.F16);
         System.out.println("meta-RM written to " + out);
     }
 

@@ -1,0 +1,162 @@
+package dev.principia.train;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import dev.principia.cli.ArithmeticTask;
+import dev.principia.grm.JudgmentParser;
+import dev.principia.grm.PromptTemplate;
+import dev.principia.model.ChatTemplate;
+import dev.principia.model.DType;
+import dev.principia.model.ModelConfig;
+import dev.principia.model.ReferenceDecoder;
+import dev.principia.model.Tokenizer;
+
+/**
+ * {@code train.sh selftest} (run by .ci/run): the trainer's parts against slow references, in about a minute.
+ * <ul>
+ *   <li>every synthetic judgment parses, scores right responses 8-10 and wrong ones 1-3, in presented order;</li>
+ *   <li>the BPE tokenizer keeps every digit one token and round-trips the corpus through HF tokenizers;</li>
+ *   <li>a few steps on one batch lower the loss; a checkpoint restores the same logits;</li>
+ *   <li>the exported model directory, read by the float64 {@link ReferenceDecoder} the ONNX export is tested
+ *       against, gives the logits (and the classifier's score) the torch model computed: training and serving
+ *       mean the same network.</li>
+ * </ul>
+ */
+final class Selftest {
+    private Selftest() {
+    }
+
+    static void run(Path work) throws Exception {
+        Files2.deleteTree(work);
+        Files.createDirectories(work);
+        PromptTemplate grm = PromptTemplate.loadDefault(), meta = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        ChatTemplate chat = ChatTemplate.of(Bpe.CHAT_TEMPLATE, null, Bpe.IM_END);
+        Random rnd = new Random(3);
+        List<String> corpus = new ArrayList<>();
+        for (int i = 0; i < 2000; i++) {
+            ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
+            int n = item.responses().size();
+            int[] order = new int[n];
+            for (int j = 0; j < n; j++) order[j] = (j + i) % n;
+            String judgment = Critiques.judge(item, order, rnd);
+            var parsed = JudgmentParser.defaults().parse(judgment, n);
+            check(parsed.valid(), "judgment parses: " + judgment);
+            for (int j = 0; j < n; j++) {
+                int s = parsed.scores()[j];
+                boolean right = item.right(order[j]);
+                check(right ? s >= 8 : s <= 3, "score " + s + " of presented response " + (j + 1) + " (right=" + right + "): " + judgment);
+                check(judgment.contains("Response " + (j + 1) + " says " + item.values().get(order[j]) + (right ? ": right." : ": wrong.")),
+                        "verdict line of response " + (j + 1) + ": " + judgment);
+            }
+            if (i < 300) {
+                Object[] d = Train.draw(new Random(i), grm, meta);
+                corpus.add(chat.render(List.of(Map.of("role", "user", "content", (String) d[0])), true, Map.of()) + d[1] + Bpe.IM_END);
+            }
+        }
+        Path tok = work.resolve("tokenizer");
+        Files.createDirectories(tok);
+        Bpe.Vocab vocab = Bpe.train(corpus, 400, 4);
+        Bpe.write(vocab, tok, 1024);
+        try (Tokenizer t = Tokenizer.load(tok.resolve("tokenizer.json"))) {
+            for (int d = 0; d <= 9; d++) check(t.encode(Integer.toString(d)).length == 1, "digit " + d + " is one token");
+            check(t.encode("1234567890").length == 10, "digits never merge");
+            for (String text : corpus.subList(0, 50)) {
+                String body = text.substring(text.lastIndexOf("assistant\n") + "assistant\n".length(), text.length() - Bpe.IM_END.length());
+                check(t.decode(t.encode(body)).equals(body), "round trip of " + body);
+            }
+            check(t.tokenId(Bpe.IM_END) == vocab.specialId(Bpe.IM_END), "<|im_end|> keeps its id");
+        }
+        System.out.printf("selftest: 2000 judgments, tokenizer of %d tokens: ok%n", vocab.size());
+
+        int vocabSize = (vocab.size() + 63) / 64 * 64, pad = vocab.specialId(Bpe.EOT), eos = vocab.specialId(Bpe.IM_END);
+        ObjectMapper json = new ObjectMapper();
+        ModelConfig config = ModelConfig.parse(json.readTree(Train.llamaConfig(vocabSize, 64, 128, 2, 4, 2, eos, pad, false)));
+        Net net = new Net(config, 5);
+        long[] ids;
+        List<int[]> seqs = new ArrayList<>();
+        try (Tokenizer t = Tokenizer.load(tok.resolve("tokenizer.json"))) {
+            for (String text : corpus.subList(0, 4)) seqs.add(t.encode(text.replace(Bpe.IM_END, "").replace(Bpe.IM_START, "")));
+        }
+        int len = 48;
+        ids = new long[4 * len];
+        for (int b = 0; b < 4; b++) for (int j = 0; j < len; j++) ids[b * len + j] = seqs.get(b)[j];
+        double first = 0, last = 0;
+        for (int step = 1; step <= 8; step++) {
+            try (PointerScope scope = new PointerScope()) {
+                Tensor x = Net.longs(ids, 4, len);
+                Tensor in = x.narrow(1, 0, len - 1), target = x.narrow(1, 1, len - 1).contiguous();
+                Tensor l = torch.cross_entropy(net.logits(net.hidden(in)).reshape(-1, vocabSize), target.view(-1));
+                double loss = l.item_float();
+                if (step == 1) first = loss;
+                last = loss;
+                l.backward();
+                net.step(step, 3e-3, 0.1, 1.0);
+            }
+        }
+        check(last < first - 0.5, "8 steps on one batch lower the loss: " + first + " -> " + last);
+        System.out.printf("selftest: loss %.3f -> %.3f in 8 steps: ok%n", first, last);
+
+        net.saveCheckpoint(work.resolve("checkpoint"), 8, "selftest");
+        Net restored = new Net(config, 99);
+        check(restored.loadCheckpoint(work.resolve("checkpoint")) == 8, "checkpoint step");
+        int[] probe = seqs.get(0);
+        float[][] a = logits(net, probe, vocabSize), b = logits(restored, probe, vocabSize);
+        for (int i = 0; i < a.length; i++) check(java.util.Arrays.equals(a[i], b[i]), "restored logits equal at " + i);
+
+        Map<String, String> record = new LinkedHashMap<>();
+        record.put("seed", "5");
+        record.put("pad_token_id", Integer.toString(pad));
+        Path model = work.resolve("model");
+        Train.writeModelDir(net, tok, model, record, DType.F32);
+        double[][] ref = new ReferenceDecoder(model).forward(probe);
+        double worst = 0;
+        for (int i = 0; i < ref.length; i++) worst = Math.max(worst, ReferenceDecoder.relativeError(java.util.Arrays.copyOf(a[i], config.vocabSize()), ref[i]));
+        check(worst < 1e-4, "torch logits vs the float64 reference of the exported directory: " + worst);
+        System.out.printf("selftest: exported GRM vs float64 reference, worst relative error %.2e: ok%n", worst);
+
+        ModelConfig cls = ModelConfig.parse(json.readTree(Train.llamaConfig(vocabSize, 64, 128, 2, 4, 2, eos, pad, true)));
+        Net classifier = new Net(cls, 6);
+        classifier.initFrom(model);
+        float score;
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            long[] row = new long[probe.length];
+            for (int i = 0; i < row.length; i++) row[i] = probe[i];
+            score = classifier.classify(classifier.hidden(Net.longs(row, 1, row.length)), Net.longs(new long[] {row.length - 1}, 1)).item_float();
+        }
+        Path metaDir = work.resolve("meta");
+        Train.writeModelDir(classifier, tok, metaDir, record, DType.F32);
+        double refScore = new ReferenceDecoder(metaDir).classify(probe)[0];
+        check(Math.abs(score - refScore) <= 1e-4 * Math.max(1, Math.abs(refScore)), "classifier score " + score + " vs reference " + refScore);
+        System.out.printf("selftest: exported meta-RM score %.5f vs reference %.5f: ok%n", score, refScore);
+        System.out.println("selftest passed");
+    }
+
+    private static float[][] logits(Net net, int[] tokens, int vocab) {
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            long[] row = new long[tokens.length];
+            for (int i = 0; i < row.length; i++) row[i] = tokens[i];
+            Tensor l = net.logits(net.hidden(Net.longs(row, 1, row.length))).contiguous();
+            float[] flat = new float[tokens.length * vocab];
+            l.data_ptr_float().get(flat);
+            float[][] out = new float[tokens.length][];
+            for (int i = 0; i < tokens.length; i++) out[i] = java.util.Arrays.copyOfRange(flat, i * vocab, (i + 1) * vocab);
+            return out;
+        }
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) throw new AssertionError("selftest failed: " + what);
+    }
+}
