@@ -12,6 +12,7 @@ public final class CollectCommand {
         java.nio.file.Path out = null;
         int samples = 8;
         int maxNewTokens = 1024;
+        float temperature = 0.5f;
         int limit = 0;
         int inFlight = 16;
         long seed = 1;
@@ -25,6 +26,7 @@ public final class CollectCommand {
                     case "--out" -> out = java.nio.file.Path.of(Args.value(args, ++i, a));
                     case "--samples" -> samples = Integer.parseInt(Args.value(args, ++i, a));
                     case "--max-new-tokens" -> maxNewTokens = Integer.parseInt(Args.value(args, ++i, a));
+                    case "--temperature" -> temperature = Float.parseFloat(Args.value(args, ++i, a));
                     case "--limit" -> limit = Integer.parseInt(Args.value(args, ++i, a));
                     case "--in-flight" -> inFlight = Integer.parseInt(Args.value(args, ++i, a));
                     case "--seed" -> seed = Long.parseUnsignedLong(Args.value(args, ++i, a));
@@ -38,7 +40,7 @@ public final class CollectCommand {
             return 2;
         }
         try {
-            DataCollector.Summary s = DataCollector.run(new DataCollector.Options(target, input, out, samples, maxNewTokens, limit,
+            DataCollector.Summary s = DataCollector.run(new DataCollector.Options(target, input, out, samples, maxNewTokens, temperature, limit,
                     inFlight, seed, apiKey), System.out);
             System.out.printf("%d items (%d already done), %d failed: %d trajectories, %d accepted, %d rejected (%d invalid); "
                     + "wrote %s%n", s.items(), s.skipped(), s.failed(), s.trajectories(), s.accepted(), s.rejected(), s.invalid(), out);

@@ -51,9 +51,12 @@ public final class DataCollector {
     record Item(String id, List<Turn> conversation, List<String> responses) {
     }
 
-    /** @param apiKey sent as {@code authorization: Bearer}; null for none */
-    public record Options(String target, Path input, Path outDir, int samples, int maxNewTokens, int limit, int inFlight, long seed,
-                   String apiKey) {
+    /**
+     * @param temperature the trajectories' sampling temperature (the paper's 0.5 by default)
+     * @param apiKey      sent as {@code authorization: Bearer}; null for none
+     */
+    public record Options(String target, Path input, Path outDir, int samples, int maxNewTokens, float temperature, int limit, int inFlight,
+                          long seed, String apiKey) {
     }
 
     public record Summary(int items, int skipped, int failed, long trajectories, long accepted, long rejected, long invalid, int voteCorrect) {
@@ -154,8 +157,8 @@ public final class DataCollector {
                 if (error.get() != null || complete.getCount() == 0) break;
                 requests.onNext(ScoreRequest.newBuilder().setId(item.id()).addAllConversation(item.conversation())
                         .addAllResponses(item.responses()).setReturnSamples(true)
-                        .setBudget(Budget.newBuilder().setSamples(o.samples()).setMaxNewTokens(o.maxNewTokens()).setSeed(itemSeed(o.seed(), item.id()))
-                                .setTemperature(0.5f))
+                        .setBudget(Budget.newBuilder().setSamples(o.samples()).setMaxNewTokens(o.maxNewTokens()).setTemperature(o.temperature())
+                                .setSeed(itemSeed(o.seed(), item.id())))
                         .build());
             }
             requests.onCompleted();

@@ -37,7 +37,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link ArithmeticItems}). Writes {@code accuracy.md}, {@code accuracy.csv} and {@code accuracy.png} to {@code --out}.
  *
  * <p>Usage: {@code benchmark/run.sh accuracy --input FILE [--samples 32] [--addr localhost:9000] [--out DIR]
- * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]}
+ * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]
+ * [--temperature T] (the sampled draws; default the server's)}
  */
 public final class Accuracy {
     static final int[] KS = {1, 2, 4, 8, 16, 32};
@@ -50,6 +51,7 @@ public final class Accuracy {
         String addr = "localhost:9000";
         int samples = 32, limit = Integer.MAX_VALUE, concurrency = 2, maxResponses = 4;
         Integer maxNewTokens = null;
+        Float temperature = null;
         long seed = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -62,6 +64,7 @@ public final class Accuracy {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--max-new-tokens" -> maxNewTokens = Integer.parseInt(args[++i]);
                 case "--max-responses" -> maxResponses = Integer.parseInt(args[++i]);
+                case "--temperature" -> temperature = Float.parseFloat(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -83,9 +86,10 @@ public final class Accuracy {
                 long itemSeed = seed * 1_000_003L + i + 1;
                 int k = samples;
                 Integer mnt = maxNewTokens;
+                Float temp = temperature;
                 futures.add(pool.submit(() -> {
-                    ScoreResponse sampled = stub.withDeadlineAfter(30, TimeUnit.MINUTES).score(request(item, k, itemSeed, null, mnt));
-                    ScoreResponse greedy = stub.withDeadlineAfter(30, TimeUnit.MINUTES).score(request(item, 1, itemSeed, 0f, mnt));
+                    ScoreResponse sampled = scoreOrNoValidSample(stub, request(item, k, itemSeed, temp, mnt));
+                    ScoreResponse greedy = scoreOrNoValidSample(stub, request(item, 1, itemSeed, 0f, mnt));
                     progress.step(done.incrementAndGet());
                     return new Object[]{sampled, greedy};
                 }));
@@ -102,12 +106,15 @@ public final class Accuracy {
                 ScoreResponse sampled = (ScoreResponse) r[0], greedy = (ScoreResponse) r[1];
                 Item item = items.get(i);
                 List<VotingCurves.Draw> d = new ArrayList<>();
-                for (Sample s : sampled.getSamplesList()) {
+                if (sampled == null) {
+                    for (int s = 0; s < samples; s++) d.add(new VotingCurves.Draw(false, new int[0], 0));
+                }
+                for (Sample s : sampled == null ? List.<Sample>of() : sampled.getSamplesList()) {
                     d.add(new VotingCurves.Draw(s.getValid(), s.getScoresList().stream().mapToInt(Integer::intValue).toArray(), s.getMetaScore()));
                 }
                 draws.add(new VotingCurves.ItemDraws(d, item.best(), item.responses().size()));
-                if (greedy.getSamplesCount() == 1 && greedy.getSamples(0).getValid()) greedyValid++;
-                if (greedy.getSamplesCount() == 1) {
+                if (greedy != null && greedy.getSamplesCount() == 1 && greedy.getSamples(0).getValid()) greedyValid++;
+                if (greedy != null && greedy.getSamplesCount() == 1) {
                     greedyCorrect += VotingCurves.correct(new VotingCurves.ItemDraws(List.of(new VotingCurves.Draw(greedy.getSamples(0).getValid(),
                             greedy.getSamples(0).getScoresList().stream().mapToInt(Integer::intValue).toArray(), 0)), item.best(),
                             item.responses().size()), new int[]{0}, false);
@@ -123,6 +130,20 @@ public final class Accuracy {
         System.err.printf(Locale.ROOT, "greedy: %d of %d samples valid (an invalid sample or a tie with the best is not correct)%n", greedyValid,
                 draws.size());
         write(out, input, curve, greedy, chance, draws.size(), failed, samples, (System.nanoTime() - started) / 1e9);
+    }
+
+    /**
+     * The call's response, or null when the server answered FAILED_PRECONDITION because no sample wrote a valid score
+     * block: the item then counts, as every invalid sample does, as not correct (it is not dropped). Other failures
+     * propagate and drop the item, counted as failed.
+     */
+    static ScoreResponse scoreOrNoValidSample(RewardServiceGrpc.RewardServiceBlockingStub stub, ScoreRequest request) {
+        try {
+            return stub.withDeadlineAfter(30, TimeUnit.MINUTES).score(request);
+        } catch (io.grpc.StatusRuntimeException e) {
+            if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION) return null;
+            throw e;
+        }
     }
 
     static ScoreRequest request(Item item, int k, long seed, Float temperature, Integer maxNewTokens) {

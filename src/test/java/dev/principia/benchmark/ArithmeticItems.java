@@ -17,7 +17,8 @@ import dev.principia.cli.ArithmeticTask;
 
 /**
  * Arithmetic judging items (issue 11's task) from a seed, in RMB's best-of-N JSONL shape, so that the accuracy
- * harness reads them like RMB: {@code conversation_input}, {@code bon_best} (the one right response) and
+ * harness and {@code principia collect} read them like RMB: {@code bon_uid}, {@code conversation_input}, {@code bon_best}
+ * (the one right response) and
  * {@code loser_list} (one to three plausible wrong ones), plus {@code task}, {@code expected} and {@code seed}.
  *
  * <p>The items are {@link ArithmeticTask#evalItem}'s: one to four responses, exactly one right.
@@ -65,13 +66,15 @@ public final class ArithmeticItems {
         ObjectMapper json = new ObjectMapper();
         if (out.getParent() != null) Files.createDirectories(out.getParent());
         try (Writer w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
-            for (Item it : items) {
+            for (int i = 0; i < items.size(); i++) {
+                Item it = items.get(i);
                 ObjectNode n = json.createObjectNode();
+                n.put("bon_uid", "arith-" + seed + "-" + i);
                 ArrayNode conv = n.putArray("conversation_input");
                 conv.addObject().put("role", "user").put("content", it.query());
                 n.putObject("bon_best").put("answer", it.responses().get(it.best()));
                 ArrayNode losers = n.putArray("loser_list");
-                for (int i = 0; i < it.responses().size(); i++) if (i != it.best()) losers.addObject().put("answer", it.responses().get(i));
+                for (int j = 0; j < it.responses().size(); j++) if (j != it.best()) losers.addObject().put("answer", it.responses().get(j));
                 n.put("task", "arithmetic").put("expected", it.expected()).put("seed", seed);
                 w.write(json.writeValueAsString(n));
                 w.write('\n');

@@ -73,7 +73,7 @@ class ApiKeyTest {
         java.nio.file.Path input = dir.resolve("items.jsonl");
         java.nio.file.Files.write(input, lines);
         var options = new dev.principia.cli.DataCollector.Options("localhost:" + GrpcTestSupport.PORT, input, dir.resolve("out"), 2, 32,
-                0, 2, 7, null);
+                0.5f, 0, 2, 7, null);
         java.io.IOException e = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60),
                 () -> assertThrows(java.io.IOException.class, () -> dev.principia.cli.DataCollector.run(options,
                         new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))));

@@ -52,7 +52,7 @@ class DataCollectorTest {
         Path input = pairwiseFile();
         Path out = dir.resolve("out");
         ByteArrayOutputStream console = new ByteArrayOutputStream();
-        DataCollector.Options options = new DataCollector.Options("localhost:" + GrpcTestSupport.PORT, input, out, 2, 32, 0, 8, 7, null);
+        DataCollector.Options options = new DataCollector.Options("localhost:" + GrpcTestSupport.PORT, input, out, 2, 32, 0.5f, 0, 8, 7, null);
         DataCollector.Summary first = DataCollector.run(options, new PrintStream(console, true, StandardCharsets.UTF_8));
         assertEquals(20, first.items());
         assertEquals(0, first.failed());
