@@ -50,18 +50,17 @@ public final class ScoreCommand {
             System.err.println("principia score: " + e.getMessage());
             return 2;
         }
-        if (query == null) {
-            query = "What is the boiling point of water at sea level, in degrees Celsius?";
-            if (responses.isEmpty()) {
-                responses.add("Water boils at 100 degrees Celsius at sea level (standard atmospheric pressure).");
-                responses.add("It boils at about 90 degrees Celsius.");
-            }
+        boolean builtIn = query == null;
+        if (builtIn) {
+            // the embedded default's task (README, "The embedded default"): one right answer, two slips
+            query = BUILT_IN_QUERY;
+            if (responses.isEmpty()) responses.addAll(BUILT_IN_RESPONSES);
         }
         if (responses.isEmpty()) {
             System.err.println("principia score: give at least one --response");
             return 2;
         }
-        ScoreRequest.Builder request = ScoreRequest.newBuilder().setId("cli").setBudget(budget).setReturnSamples(showSamples);
+        ScoreRequest.Builder request = ScoreRequest.newBuilder().setId("cli").setBudget(budget).setReturnSamples(showSamples || builtIn);
         if (system != null) request.addConversation(Turn.newBuilder().setRole("system").setContent(system));
         request.addConversation(Turn.newBuilder().setRole("user").setContent(query));
         request.addAllResponses(responses);
@@ -82,6 +81,9 @@ public final class ScoreCommand {
                     u.getSamplesCounted(), u.getSamplesForced(), u.getPromptTokens(), u.getGeneratedTokens(), u.getQueueMs(),
                     u.getComputeMs(), Long.toUnsignedString(r.getSeed()), r.getPartial() ? "  partial" : "",
                     r.getDegraded() ? "  degraded: " + r.getDegradedReason() : "");
+            if (builtIn && !showSamples) {
+                for (int i = 0; i < r.getSamplesCount(); i++) System.out.print(verdicts(i, r.getSamples(i)));
+            }
             if (showSamples) {
                 for (int i = 0; i < r.getSamplesCount(); i++) {
                     var s = r.getSamples(i);
@@ -97,6 +99,32 @@ public final class ScoreCommand {
         } finally {
             channel.shutdownNow();
         }
+    }
+
+    /** The built-in example: the question {@code demo} and a bare {@code score} ask. */
+    public static final String BUILT_IN_QUERY = "What is 47 + 38?";
+    /** Its responses: a dropped carry, the right sum, off by one. */
+    public static final List<String> BUILT_IN_RESPONSES = List.of("47 + 38 = 75", "The answer is 85.", "86");
+    private static final java.util.regex.Pattern VERDICT = java.util.regex.Pattern.compile("(?m)^Response (\\d+) (.*)$");
+
+    /**
+     * One sample's verdict lines ({@code Response i says N: right.}) with {@code i} mapped back from the order the
+     * sample saw the responses in to the caller's order, and its scores; the whole text when it has no such lines.
+     */
+    static String verdicts(int index, dev.principia.api.v1.Sample s) {
+        StringBuilder out = new StringBuilder();
+        out.append(String.format("sample %d: %s%s%s%n", index, s.getValid() ? "scores " + s.getScoresList() : "invalid (" + s.getInvalidReason() + ")",
+                s.getForced() ? ", forced" : "", s.getMetaScore() != 0f ? String.format(", meta-RM %.2f", s.getMetaScore()) : ""));
+        java.util.regex.Matcher m = VERDICT.matcher(s.getText());
+        boolean any = false;
+        while (m.find()) {
+            int shown = Integer.parseInt(m.group(1));
+            if (shown < 1 || shown > s.getOrderCount()) continue;
+            out.append(String.format("  response %d %s%n", s.getOrder(shown - 1), m.group(2)));
+            any = true;
+        }
+        if (!any) out.append("  ").append(abbreviate(s.getText())).append(System.lineSeparator());
+        return out.toString();
     }
 
     private static String abbreviate(String s) {

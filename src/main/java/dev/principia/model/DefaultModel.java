@@ -14,31 +14,70 @@ import java.util.zip.GZIPInputStream;
 import dev.principia.model.onnx.OnnxExporter;
 
 /**
- * The embedded default GRM: a tiny random-weight Qwen3-shaped decoder with the real Qwen3 tokenizer
- * and chat template, generated on first use into a cache directory (and only regenerated when
- * missing), exported to ONNX beside it. Random weights write gibberish; score forcing makes every
- * sample end in a valid score block, so the whole pipeline runs out of the box.
+ * The embedded models, written on first use into a cache directory (and only rewritten when missing), exported
+ * to ONNX beside them:
+ * <ul>
+ *   <li>{@link #ensureArithmetic}: the default. A small Llama GRM and its meta-RM, trained in this repository
+ *       ({@code src/train}) to judge integer arithmetic; their weights, tokenizer and training record are class-path
+ *       resources under {@value #ARITHMETIC}.</li>
+ *   <li>{@link #ensure}/{@link #ensureMetaRm}: a tiny random-weight Qwen3-shaped decoder with the real Qwen3
+ *       tokenizer and chat template, generated from a seed. Random weights write gibberish; score forcing makes
+ *       every sample end in a valid score block. The tests' fixture ({@code principia.model.embedded=tiny-qwen3}).</li>
+ * </ul>
  */
 public final class DefaultModel {
     /** Bump when the generated files change, so stale caches are not reused. */
     static final int FORMAT_VERSION = 3;
     private static final String RESOURCES = "/principia/default-model/";
     private static final String COMPLETE = ".complete";
+    static final String ARITHMETIC = "/principia/arithmetic-judge/";
+    /** The files of each trained model directory under {@value #ARITHMETIC}{@code grm/} and {@code meta-rm/}. */
+    static final String[] TRAINED_FILES = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "training.json"};
+
+    /** What to write into a fresh model directory before it is exported. */
+    private interface Writer {
+        void write(Path dir) throws IOException;
+    }
 
     private DefaultModel() {
     }
 
-    /** Returns the GRM directory under {@code cacheDir}, generating it first when missing. */
+    /** Returns the random tiny Qwen3 GRM directory under {@code cacheDir}, generating it first when missing. */
     public static Path ensure(Path cacheDir, long seed, Consumer<String> log) throws IOException {
-        return ensure(cacheDir, "tiny-qwen3-v" + FORMAT_VERSION + "-seed" + seed, seed, false, log);
+        return ensure(cacheDir, "tiny-qwen3-v" + FORMAT_VERSION + "-seed" + seed, false, log, dir -> tinyQwen3(dir, seed, false));
     }
 
     /**
-     * Returns the embedded meta reward model: the same tiny Qwen3 shape and tokenizer with a one-logit
+     * Returns the random tiny meta reward model: the same tiny Qwen3 shape and tokenizer with a one-logit
      * sequence-classification head ({@code Qwen3ForSequenceClassification}, {@code num_labels = 1}).
      */
     public static Path ensureMetaRm(Path cacheDir, long seed, Consumer<String> log) throws IOException {
-        return ensure(cacheDir, "tiny-qwen3-metarm-v" + FORMAT_VERSION + "-seed" + seed, seed, true, log);
+        return ensure(cacheDir, "tiny-qwen3-metarm-v" + FORMAT_VERSION + "-seed" + seed, true, log, dir -> tinyQwen3(dir, seed, true));
+    }
+
+    /**
+     * Returns the trained arithmetic GRM ({@code metaRm} false) or its meta-RM, copied from the class path into
+     * {@code cacheDir} under a name that carries the weights' digest, so a new build's weights never reuse an old export.
+     */
+    public static Path ensureArithmetic(Path cacheDir, boolean metaRm, Consumer<String> log) throws IOException {
+        String sub = metaRm ? "meta-rm/" : "grm/";
+        String digest;
+        try (InputStream in = resource(ARITHMETIC + sub + "model.safetensors")) {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+            digest = java.util.HexFormat.of().formatHex(md.digest(), 0, 6);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        String name = "arithmetic-" + (metaRm ? "metarm" : "grm") + "-v" + FORMAT_VERSION + "-" + digest;
+        return ensure(cacheDir, name, metaRm, log, dir -> {
+            for (String file : TRAINED_FILES) {
+                try (InputStream in = resource(ARITHMETIC + sub + file)) {
+                    Files.copy(in, dir.resolve(file));
+                }
+            }
+        });
     }
 
     private static ModelConfig classifierOf(ModelConfig causal) throws IOException {
@@ -49,29 +88,33 @@ public final class DefaultModel {
         return ModelConfig.parse(o);
     }
 
-    private static Path ensure(Path cacheDir, String name, long seed, boolean classifier, Consumer<String> log) throws IOException {
+    private static void tinyQwen3(Path tmp, long seed, boolean classifier) throws IOException {
+        TinyModel.Spec spec = TinyModel.Spec.defaultQwen3Tiny();
+        if (classifier) {
+            TinyModel.generate(classifierOf(spec.toConfig()), spec.weightStd(), seed, tmp, TinyModel.Output.F32_SINGLE_FILE);
+        } else {
+            TinyModel.generate(spec, seed, tmp);
+        }
+        try (InputStream in = new GZIPInputStream(resource(RESOURCES + "tokenizer.json.gz"))) {
+            Files.copy(in, tmp.resolve("tokenizer.json"));
+        }
+        for (String file : new String[] {"tokenizer_config.json", "NOTICE", "LICENSE-tokenizer-qwen3"}) {
+            try (InputStream in = resource(RESOURCES + file)) {
+                Files.copy(in, tmp.resolve(file));
+            }
+        }
+    }
+
+    private static Path ensure(Path cacheDir, String name, boolean classifier, Consumer<String> log, Writer writer) throws IOException {
         Path dir = cacheDir.resolve(name);
         if (Files.isRegularFile(dir.resolve(COMPLETE))) {
             return dir;
         }
-        log.accept("generating the embedded default " + (classifier ? "meta-RM" : "GRM") + " into " + dir);
+        log.accept("writing the embedded " + (classifier ? "meta-RM" : "GRM") + " into " + dir);
         Files.createDirectories(cacheDir);
-        Path tmp = Files.createTempDirectory(cacheDir, ".tiny-qwen3-");
+        Path tmp = Files.createTempDirectory(cacheDir, "." + name + "-");
         try {
-            TinyModel.Spec spec = TinyModel.Spec.defaultQwen3Tiny();
-            if (classifier) {
-                TinyModel.generate(classifierOf(spec.toConfig()), spec.weightStd(), seed, tmp, TinyModel.Output.F32_SINGLE_FILE);
-            } else {
-                TinyModel.generate(spec, seed, tmp);
-            }
-            try (InputStream in = new GZIPInputStream(resource("tokenizer.json.gz"))) {
-                Files.copy(in, tmp.resolve("tokenizer.json"));
-            }
-            for (String file : new String[] {"tokenizer_config.json", "NOTICE", "LICENSE-tokenizer-qwen3"}) {
-                try (InputStream in = resource(file)) {
-                    Files.copy(in, tmp.resolve(file));
-                }
-            }
+            writer.write(tmp);
             Files.createDirectories(tmp.resolve(ExportCache.ONNX_SUBDIR));
             Path onnx = tmp.resolve(ExportCache.ONNX_SUBDIR).resolve(ExportCache.ONNX_FILE);
             if (classifier) {
@@ -79,7 +122,7 @@ public final class DefaultModel {
             } else {
                 OnnxExporter.exportDecoder(tmp, onnx, ExportCache.SERVING);
             }
-            Files.writeString(tmp.resolve(COMPLETE), "seed " + seed + "\n");
+            Files.writeString(tmp.resolve(COMPLETE), name + "\n");
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
             } catch (AtomicMoveNotSupportedException e) {
@@ -93,9 +136,9 @@ public final class DefaultModel {
         return dir;
     }
 
-    private static InputStream resource(String name) throws IOException {
-        InputStream in = DefaultModel.class.getResourceAsStream(RESOURCES + name);
-        if (in == null) throw new IOException("missing class-path resource " + RESOURCES + name);
+    private static InputStream resource(String path) throws IOException {
+        InputStream in = DefaultModel.class.getResourceAsStream(path);
+        if (in == null) throw new IOException("missing class-path resource " + path);
         return in;
     }
 

@@ -25,7 +25,7 @@ public class Main {
               principia [serve]            start the server (gRPC on :9000, metrics on :8080/q/metrics)
               principia score [options]    score one request against a running server and print rewards
               principia demo [options]     start the server, score the built-in example (score options
-                                           apply), print the rewards and keep serving
+                                           apply), print the rewards and each sample's verdicts, keep serving
               principia collect [options]  SPCT data collection against a running server (see below)
               principia --help
 
@@ -34,8 +34,9 @@ public class Main {
 
             score options:
               --target HOST:PORT        server address (default localhost:9000)
-              --query TEXT              the user turn to answer (default: a built-in example)
-              --response TEXT           a candidate response; repeat for several (default: two examples)
+              --query TEXT              the user turn to answer (default: the built-in example, "What is 47 + 38?",
+                                        the task the embedded default judges; its samples' verdicts are printed)
+              --response TEXT           a candidate response; repeat for several (default: three examples)
               --system TEXT             an optional system turn before the query
               --samples K               GRM samples (budget.samples; default: server default)
               --max-new-tokens N        tokens per sample (budget.max_new_tokens)
@@ -51,6 +52,7 @@ public class Main {
                                         writes summary.json; items in done.txt are skipped (resumable)
               --samples N               trajectories per item (default 8)
               --max-new-tokens N        per trajectory (default 1024)
+              --temperature T           sampling temperature (default 0.5, the paper's)
               --limit N                 first N items only
               --in-flight N             items scored at once (default 16)
               --seed S                  request seed (default 1)

@@ -71,14 +71,22 @@ public interface PrincipiaConfig {
     }
 
     interface Model {
-        /** HF model directory of the GRM; unset = the embedded tiny random model. */
+        /** HF model directory of the GRM; unset = the embedded default ({@link #embedded()}). */
         Optional<Path> dir();
+
+        /**
+         * The embedded default served when {@code dir} is unset: {@code arithmetic} (the small GRM and meta-RM trained in
+         * this repository to judge integer arithmetic, README "The embedded default") or {@code tiny-qwen3} (random
+         * weights with the real Qwen3 tokenizer and chat template: gibberish, every sample forced; a plumbing fixture).
+         */
+        @WithDefault("arithmetic")
+        String embedded();
 
         /** Where the embedded default model and ONNX exports are written. */
         @WithDefault("${user.home}/.cache/principia")
         Path cacheDir();
 
-        /** Seed of the embedded default model's random weights. */
+        /** Seed of the {@code tiny-qwen3} embedded model's random weights. */
         @WithDefault("20250403")
         long defaultSeed();
     }

@@ -112,6 +112,7 @@ public final class Train {
         int kvHeads = Integer.parseInt(o.getOrDefault("kv-heads", "4"));
         int ffn = Integer.parseInt(o.getOrDefault("ffn", Integer.toString(hidden * 3)));
         int vocab = Integer.parseInt(o.getOrDefault("vocab", "1024"));
+        int maxPositions = Integer.parseInt(o.getOrDefault("max-positions", "4096"));
         int saveEvery = Integer.parseInt(o.getOrDefault("save-every", "100"));
         int exportEvery = Integer.parseInt(o.getOrDefault("export-every", "500"));
         double minutes = Double.parseDouble(o.getOrDefault("minutes", "1e9"));
@@ -143,7 +144,7 @@ public final class Train {
             if (tokenizer.tokenId(Bpe.IM_END) != imEnd) throw new IllegalStateException("<|im_end|> is not id " + imEnd);
             PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(tok.resolve("tokenizer_config.json")));
             ModelConfig config = ModelConfig.parse(JSON.readTree(llamaConfig(roundUp(vocabSize, 64), hidden, ffn, layers, heads, kvHeads,
-                    imEnd, pad, false)));
+                    imEnd, pad, false, maxPositions)));
             Net net = new Net(config, seed);
             int done = net.loadCheckpoint(work.resolve("checkpoint"));
             System.out.printf(Locale.ROOT, "model: Llama, %d layers, hidden %d, heads %d/%d, ffn %d, vocabulary %d: %.2f M parameters%n",
@@ -258,11 +259,21 @@ public final class Train {
     }
 
     static String llamaConfig(int vocab, int hidden, int ffn, int layers, int heads, int kvHeads, int eos, int pad, boolean classifier) {
+        return llamaConfig(vocab, hidden, ffn, layers, heads, kvHeads, eos, pad, classifier, 1024);
+    }
+
+    /**
+     * @param maxPositions {@code max_position_embeddings}: the served context. Rotary positions need no weights, so it
+     *                     may exceed what training showed (judgments of about 400 tokens); longer requests are then
+     *                     scored rather than refused, without any claim on their quality.
+     */
+    static String llamaConfig(int vocab, int hidden, int ffn, int layers, int heads, int kvHeads, int eos, int pad, boolean classifier,
+                              int maxPositions) {
         ObjectNode c = JSON.createObjectNode();
         c.putArray("architectures").add(classifier ? "LlamaForSequenceClassification" : "LlamaForCausalLM");
         c.put("model_type", "llama").put("vocab_size", vocab).put("hidden_size", hidden).put("intermediate_size", ffn)
                 .put("num_hidden_layers", layers).put("num_attention_heads", heads).put("num_key_value_heads", kvHeads)
-                .put("head_dim", hidden / heads).put("max_position_embeddings", 1024).put("rms_norm_eps", 1e-6)
+                .put("head_dim", hidden / heads).put("max_position_embeddings", maxPositions).put("rms_norm_eps", 1e-6)
                 .put("rope_theta", 10000.0).put("tie_word_embeddings", !classifier).put("hidden_act", "silu")
                 .put("attention_bias", false).put("mlp_bias", false).put("torch_dtype", "float16")
                 .put("eos_token_id", eos).put("pad_token_id", pad);
@@ -310,7 +321,8 @@ public final class Train {
         ModelConfig causal = ModelConfig.read(grm);
         int pad = JSON.readTree(grm.resolve("config.json").toFile()).path("pad_token_id").asInt();
         ModelConfig config = ModelConfig.parse(JSON.readTree(llamaConfig(causal.vocabSize(), causal.hiddenSize(), causal.intermediateSize(),
-                causal.numHiddenLayers(), causal.numAttentionHeads(), causal.numKeyValueHeads(), causal.eosTokenIds().get(0), pad, true)));
+                causal.numHiddenLayers(), causal.numAttentionHeads(), causal.numKeyValueHeads(), causal.eosTokenIds().get(0), pad, true,
+                causal.maxPositionEmbeddings())));
         List<int[]> seqs = new ArrayList<>();
         List<Float> labels = new ArrayList<>();
         try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"))) {
