@@ -42,6 +42,23 @@ public final class DefaultModel {
     private DefaultModel() {
     }
 
+    /**
+     * The embedded default named by {@code principia.model.embedded}: {@code arithmetic} (the trained pair) or
+     * {@code tiny-qwen3} (random weights from {@code seed}; its meta-RM from {@code seed + 1}); logs which.
+     *
+     * @throws IllegalArgumentException naming the setting and its allowed values for any other name
+     */
+    public static Path ensureEmbedded(String which, boolean metaRm, Path cacheDir, long seed, Consumer<String> log) throws IOException {
+        Path dir = switch (which) {
+            case "arithmetic" -> ensureArithmetic(cacheDir, metaRm, log);
+            case "tiny-qwen3" -> metaRm ? ensureMetaRm(cacheDir, seed + 1, log) : ensure(cacheDir, seed, log);
+            default -> throw new IllegalArgumentException("principia.model.embedded: '" + which + "' is not one of arithmetic, tiny-qwen3");
+        };
+        log.accept("embedded default " + (metaRm ? "meta-RM" : "GRM") + " (" + (which.equals("arithmetic")
+                ? "the arithmetic judge trained in this repository; not a general judge" : "tiny random weights, seed " + seed) + ") at " + dir);
+        return dir;
+    }
+
     /** Returns the random tiny Qwen3 GRM directory under {@code cacheDir}, generating it first when missing. */
     public static Path ensure(Path cacheDir, long seed, Consumer<String> log) throws IOException {
         return ensure(cacheDir, "tiny-qwen3-v" + FORMAT_VERSION + "-seed" + seed, false, log, dir -> tinyQwen3(dir, seed, false));

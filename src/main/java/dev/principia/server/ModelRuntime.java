@@ -98,29 +98,13 @@ public class ModelRuntime {
         }
     }
 
-    /** Which embedded default runs when no model directory is configured; refuses an unknown name. */
-    private boolean arithmetic() {
-        String which = config.model().embedded();
-        return switch (which) {
-            case "arithmetic" -> true;
-            case "tiny-qwen3" -> false;
-            default -> throw new IllegalArgumentException("principia.model.embedded: '" + which + "' is not one of arithmetic, tiny-qwen3");
-        };
-    }
-
     private void load() throws java.io.IOException {
         long t0 = System.nanoTime();
         PrincipiaConfig.Model mc = config.model();
         Path dir;
         boolean embedded = mc.dir().isEmpty();
         if (embedded) {
-            if (arithmetic()) {
-                dir = DefaultModel.ensureArithmetic(mc.cacheDir(), false, LOG::info);
-                LOG.infof("embedded default GRM (the arithmetic judge trained in this repository; not a general judge) at %s", dir);
-            } else {
-                dir = DefaultModel.ensure(mc.cacheDir(), mc.defaultSeed(), LOG::info);
-                LOG.infof("embedded default GRM (tiny random weights, seed %d) at %s", mc.defaultSeed(), dir);
-            }
+            dir = DefaultModel.ensureEmbedded(mc.embedded(), false, mc.cacheDir(), mc.defaultSeed(), LOG::info);
         } else {
             dir = mc.dir().get();
         }
@@ -176,10 +160,7 @@ public class ModelRuntime {
         PrincipiaConfig.Model mc = config.model();
         Path metaDir = config.metaRm().dir().orElse(null);
         boolean embeddedMeta = metaDir == null && embeddedGrm && config.metaRm().embedded();
-        if (embeddedMeta) {
-            metaDir = arithmetic() ? DefaultModel.ensureArithmetic(mc.cacheDir(), true, LOG::info)
-                    : DefaultModel.ensureMetaRm(mc.cacheDir(), mc.defaultSeed() + 1, LOG::info);
-        }
+        if (embeddedMeta) metaDir = DefaultModel.ensureEmbedded(mc.embedded(), true, mc.cacheDir(), mc.defaultSeed(), LOG::info);
         if (metaDir != null) {
             metaModel = ModelDirectory.open(metaDir, embeddedMeta);
             natives.add(metaModel.tokenizer());
