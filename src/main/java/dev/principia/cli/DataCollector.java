@@ -48,7 +48,8 @@ import io.grpc.stub.StreamObserver;
 public final class DataCollector {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record Item(String id, List<Turn> conversation, List<String> responses) {
+    /** One labelled item: the best response is always {@code responses.get(0)}. */
+    public record Item(String id, List<Turn> conversation, List<String> responses) {
     }
 
     /**
@@ -62,7 +63,11 @@ public final class DataCollector {
     public record Summary(int items, int skipped, int failed, long trajectories, long accepted, long rejected, long invalid, int voteCorrect) {
     }
 
-    static List<Item> read(Path input, int limit) throws IOException {
+    /**
+     * Reads RMB pairwise ({@code pair_uid}, {@code chosen}/{@code reject}) or best-of-N ({@code bon_uid},
+     * {@code bon_best}/{@code loser_list}) JSONL, the arithmetic items' format included; {@code limit} 0 reads all.
+     */
+    public static List<Item> read(Path input, int limit) throws IOException {
         List<Item> items = new ArrayList<>();
         int lineNo = 0;
         for (String line : Files.readAllLines(input, StandardCharsets.UTF_8)) {

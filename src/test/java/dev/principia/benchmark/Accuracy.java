@@ -1,13 +1,12 @@
 package dev.principia.benchmark;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.principia.api.v1.Budget;
 import dev.principia.api.v1.RewardServiceGrpc;
 import dev.principia.api.v1.Sample;
 import dev.principia.api.v1.ScoreRequest;
 import dev.principia.api.v1.ScoreResponse;
 import dev.principia.api.v1.Turn;
+import dev.principia.cli.DataCollector;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import org.jfree.chart.ChartFactory;
@@ -17,7 +16,6 @@ import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -105,20 +103,10 @@ public final class Accuracy {
                 }
                 ScoreResponse sampled = (ScoreResponse) r[0], greedy = (ScoreResponse) r[1];
                 Item item = items.get(i);
-                List<VotingCurves.Draw> d = new ArrayList<>();
-                if (sampled == null) {
-                    for (int s = 0; s < samples; s++) d.add(new VotingCurves.Draw(false, new int[0], 0));
-                }
-                for (Sample s : sampled == null ? List.<Sample>of() : sampled.getSamplesList()) {
-                    d.add(new VotingCurves.Draw(s.getValid(), s.getScoresList().stream().mapToInt(Integer::intValue).toArray(), s.getMetaScore()));
-                }
-                draws.add(new VotingCurves.ItemDraws(d, item.best(), item.responses().size()));
+                draws.add(itemDraws(item, sampled, samples));
                 if (greedy != null && greedy.getSamplesCount() == 1 && greedy.getSamples(0).getValid()) greedyValid++;
-                if (greedy != null && greedy.getSamplesCount() == 1) {
-                    greedyCorrect += VotingCurves.correct(new VotingCurves.ItemDraws(List.of(new VotingCurves.Draw(greedy.getSamples(0).getValid(),
-                            greedy.getSamples(0).getScoresList().stream().mapToInt(Integer::intValue).toArray(), 0)), item.best(),
-                            item.responses().size()), new int[]{0}, false);
-                }
+                VotingCurves.ItemDraws g = itemDraws(item, greedy, 1);
+                if (g.draws().size() == 1) greedyCorrect += VotingCurves.correct(g, new int[]{0}, false);
             }
             pool.shutdown();
         } finally {
@@ -146,6 +134,22 @@ public final class Accuracy {
         }
     }
 
+    /**
+     * An item's draws as the server returned them; a null response (FAILED_PRECONDITION: no sample wrote a valid
+     * score block) becomes {@code samples} invalid draws, so the item counts as wrong at every k rather than vanishing.
+     */
+    static VotingCurves.ItemDraws itemDraws(Item item, ScoreResponse response, int samples) {
+        List<VotingCurves.Draw> d = new ArrayList<>();
+        if (response == null) {
+            for (int s = 0; s < samples; s++) d.add(new VotingCurves.Draw(false, new int[0], 0));
+        } else {
+            for (Sample s : response.getSamplesList()) {
+                d.add(new VotingCurves.Draw(s.getValid(), s.getScoresList().stream().mapToInt(Integer::intValue).toArray(), s.getMetaScore()));
+            }
+        }
+        return new VotingCurves.ItemDraws(d, item.best(), item.responses().size());
+    }
+
     static ScoreRequest request(Item item, int k, long seed, Float temperature, Integer maxNewTokens) {
         Budget.Builder budget = Budget.newBuilder().setSamples(k).setSeed(seed);
         if (temperature != null) budget.setTemperature(temperature);
@@ -154,28 +158,11 @@ public final class Accuracy {
                 .setBudget(budget).setReturnSamples(true).build();
     }
 
-    /** Items of any of the three formats; best-of-N items keep at most {@code maxResponses} responses (the best first). */
+    /** Items of any of the three formats ({@link DataCollector#read}); best-of-N items keep at most {@code maxResponses} responses, the best first. */
     static List<Item> read(Path file, int maxResponses) throws Exception {
-        ObjectMapper json = new ObjectMapper();
         List<Item> items = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-            if (line.isBlank()) continue;
-            JsonNode n = json.readTree(line);
-            List<Turn> conv = new ArrayList<>();
-            for (JsonNode t : n.path("conversation_input")) {
-                conv.add(Turn.newBuilder().setRole(t.path("role").asText()).setContent(t.path("content").asText()).build());
-            }
-            List<String> responses = new ArrayList<>();
-            if (n.has("chosen")) {
-                responses.add(n.path("chosen").path("answer").asText());
-                responses.add(n.path("reject").path("answer").asText());
-            } else if (n.has("bon_best")) {
-                responses.add(n.path("bon_best").path("answer").asText());
-                for (JsonNode l : n.path("loser_list")) if (responses.size() < maxResponses) responses.add(l.path("answer").asText());
-            } else {
-                throw new IllegalArgumentException(file + ": a line has neither chosen/reject nor bon_best/loser_list");
-            }
-            items.add(new Item(conv, responses, 0));
+        for (DataCollector.Item i : DataCollector.read(file, 0)) {
+            items.add(new Item(i.conversation(), List.copyOf(i.responses().subList(0, Math.min(maxResponses, i.responses().size()))), 0));
         }
         return items;
     }
