@@ -20,6 +20,40 @@ final class Critiques {
 
     /** The judgment of {@code item} with its responses presented in {@code order} (presented i = item's order[i]). */
     static String judge(Item item, int[] order, Random rnd) {
+        return judge(item, order, rnd, null).text();
+    }
+
+    /**
+     * A judge's slip: the {@code step}-th single-digit result the critique writes (0-based, in writing order: a
+     * column's sum, difference or product) is off by {@code delta}, and everything after follows from it, as the
+     * GRM's own mistakes do (the result, the verdicts against it and the scores). Kept within the column's range.
+     */
+    static final class Slip {
+        final int step, delta;
+        int seen;
+        boolean applied;
+
+        Slip(int step, int delta) {
+            this.step = step;
+            this.delta = delta;
+        }
+
+        long apply(long v, long max) {
+            if (seen++ != step) return v;
+            long w = v + delta;
+            if (w < 0 || w > max) w = v - delta;
+            if (w < 0 || w > max) return v;
+            applied = true;
+            return w;
+        }
+    }
+
+    /** A judgment and whether a slip made it wrong. */
+    record Judged(String text, boolean slipped) {
+    }
+
+    /** As {@link #judge(Item, int[], Random)}, with {@code slip} (null for none) applied to the working. */
+    static Judged judge(Item item, int[] order, Random rnd, Slip slip) {
         StringBuilder out = new StringBuilder();
         String what = switch (item.op()) {
             case ADD -> "sum";
@@ -30,17 +64,18 @@ final class Critiques {
         out.append("Principles: the ").append(what).append(" must be exact (80%); the answer should be stated plainly (20%).\n");
         out.append("Critique: ");
         long result = switch (item.op()) {
-            case ADD -> add(out, item.a(), item.b());
-            case SUB -> sub(out, item.a(), item.b());
-            case MUL -> mul(out, item.a(), item.b());
+            case ADD -> add(out, item.a(), item.b(), slip);
+            case SUB -> sub(out, item.a(), item.b(), slip);
+            case MUL -> mul(out, item.a(), item.b(), slip);
             case ADD_SUB -> {
                 out.append("First ");
-                long s = add(out, item.a(), item.b());
+                long s = add(out, item.a(), item.b(), slip);
                 out.append(" Then ");
-                yield sub(out, s, item.c());
+                yield sub(out, s, item.c(), slip);
             }
         };
-        if (result != item.expected()) throw new IllegalStateException("worked " + result + " for " + item);
+        boolean slipped = slip != null && slip.applied;
+        if ((result != item.expected()) != slipped) throw new IllegalStateException("worked " + result + " for " + item + ", slipped " + slipped);
         out.append(" So ").append(item.equation()).append(" = ").append(result).append(".\n");
         List<Integer> scores = new ArrayList<>();
         for (int i = 0; i < order.length; i++) {
@@ -61,20 +96,20 @@ final class Critiques {
         }
         out.append("Scores: \\boxed{");
         for (int i = 0; i < scores.size(); i++) out.append(i == 0 ? "" : ", ").append(scores.get(i));
-        return out.append('}').toString();
+        return new Judged(out.append('}').toString(), slipped);
     }
 
     private static final String[] PLACES = {"Ones", "Tens", "Hundreds"};
 
     /** x + y, x, y >= 0, digit by digit. */
-    static long add(StringBuilder out, long x, long y) {
+    static long add(StringBuilder out, long x, long y, Slip slip) {
         out.append(x).append(" + ").append(y).append(":");
         String sx = Long.toString(x), sy = Long.toString(y);
         int n = Math.max(sx.length(), sy.length());
         long carry = 0, result = 0, place = 1;
         for (int i = 0; i < n; i++) {
             long dx = digit(sx, i), dy = digit(sy, i);
-            long s = dx + dy + carry;
+            long s = slip == null ? dx + dy + carry : slip.apply(dx + dy + carry, 19);
             out.append(' ').append(PLACES[i]).append(": ").append(dx).append(" + ").append(dy);
             if (carry > 0) out.append(" + ").append(carry);
             out.append(" = ").append(s);
@@ -94,7 +129,7 @@ final class Critiques {
     }
 
     /** x - y, x, y >= 0, digit by digit; the larger minus the smaller, negated when y > x. */
-    static long sub(StringBuilder out, long x, long y) {
+    static long sub(StringBuilder out, long x, long y, Slip slip) {
         out.append(x).append(" - ").append(y).append(":");
         boolean negate = y > x;
         long big = negate ? y : x, small = negate ? x : y;
@@ -108,10 +143,12 @@ final class Critiques {
             out.append(" - ").append(ds);
             long d = db - borrow - ds;
             if (d < 0) {
-                out.append(" is negative, borrow: ").append(d + 10);
                 d += 10;
+                if (slip != null) d = slip.apply(d, 9);
+                out.append(" is negative, borrow: ").append(d);
                 borrow = 1;
             } else {
+                if (slip != null) d = slip.apply(d, 9);
                 out.append(" = ").append(d);
                 borrow = 0;
             }
@@ -125,8 +162,8 @@ final class Critiques {
     }
 
     /** x times m, 10 <= x <= 99, 2 <= m <= 19. */
-    static long mul(StringBuilder out, long x, long m) {
-        if (m < 10) return mulDigit(out, x, m);
+    static long mul(StringBuilder out, long x, long m, Slip slip) {
+        if (m < 10) return mulDigit(out, x, m, slip);
         long ones = m - 10;
         out.append(x).append(" times ").append(m).append(" = ").append(x).append(" times 10 + ").append(x).append(" times ").append(ones)
                 .append('.');
@@ -135,18 +172,18 @@ final class Critiques {
             return x * 10;
         }
         out.append(' ');
-        long p = mulDigit(out, x, ones);
+        long p = mulDigit(out, x, ones, slip);
         out.append(' ');
-        return add(out, x * 10, p);
+        return add(out, x * 10, p, slip);
     }
 
-    private static long mulDigit(StringBuilder out, long x, long m) {
+    private static long mulDigit(StringBuilder out, long x, long m, Slip slip) {
         out.append(x).append(" times ").append(m).append(":");
         String sx = Long.toString(x);
         long carry = 0, result = 0, place = 1;
         for (int i = 0; i < sx.length(); i++) {
             long d = digit(sx, i);
-            long p = d * m + carry;
+            long p = slip == null ? d * m + carry : slip.apply(d * m + carry, 90);
             out.append(' ').append(PLACES[i]).append(": ").append(d).append(" times ").append(m);
             if (carry > 0) out.append(" + ").append(carry);
             out.append(" = ").append(p);

@@ -31,7 +31,9 @@ import dev.principia.model.Tokenizer;
  *   <li>a few steps on one batch lower the loss; a checkpoint restores the same logits;</li>
  *   <li>the exported model directory, read by the float64 {@link ReferenceDecoder} the ONNX export is tested
  *       against, gives the logits (and the classifier's score) the torch model computed: training and serving
- *       mean the same network.</li>
+ *       mean the same network;</li>
+ *   <li>the meta-RM's loss (BCE plus the within-item pairwise term) matches a float64 reference, and its synthetic
+ *       slipped judgments parse and state a wrong result.</li>
  * </ul>
  */
 final class Selftest {
@@ -140,7 +142,65 @@ final class Selftest {
         double refScore = new ReferenceDecoder(metaDir).classify(probe)[0];
         check(Math.abs(score - refScore) <= 1e-4 * Math.max(1, Math.abs(refScore)), "classifier score " + score + " vs reference " + refScore);
         System.out.printf("selftest: exported meta-RM score %.5f vs reference %.5f: ok%n", score, refScore);
+        metaLoss();
+        slips();
         System.out.println("selftest passed");
+    }
+
+    /** Slipped judgments (the meta-RM's synthetic negatives) parse, and are wrong exactly when the slip landed. */
+    private static void slips() {
+        Random rnd = new Random(9);
+        int slipped = 0;
+        for (int i = 0; i < 2000; i++) {
+            ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
+            int n = item.responses().size();
+            int[] order = new int[n];
+            for (int j = 0; j < n; j++) order[j] = (j + i) % n;
+            Critiques.Judged j = Critiques.judge(item, order, rnd, new Critiques.Slip(rnd.nextInt(4), rnd.nextBoolean() ? 1 : -2));
+            check(JudgmentParser.defaults().parse(j.text(), n).valid(), "slipped judgment parses: " + j.text());
+            boolean statesExpected = j.text().contains(" = " + item.expected() + ".\nResponse");
+            check(statesExpected != j.slipped(), "slipped " + j.slipped() + " but the stated result is " + (statesExpected ? "" : "not ")
+                    + "the expected " + item.expected() + ": " + j.text());
+            if (j.slipped()) slipped++;
+        }
+        check(slipped > 1000, "slips landed in " + slipped + " of 2000 judgments");
+        System.out.printf("selftest: %d of 2000 slipped judgments parse and state a wrong result: ok%n", slipped);
+    }
+
+    /** The meta-RM's loss (BCE plus the within-item pairwise term) against a float64 reference written out by hand. */
+    private static void metaLoss() {
+        Random rnd = new Random(5);
+        List<MetaTrain.Sample> batch = new ArrayList<>();
+        List<Integer> group = new ArrayList<>();
+        float[] s = new float[10], y = new float[10];
+        for (int i = 0; i < 10; i++) {
+            boolean trusted = rnd.nextBoolean();
+            batch.add(new MetaTrain.Sample(new int[] {1}, trusted, true, new int[] {9}));
+            group.add(i / 4);
+            s[i] = (float) rnd.nextGaussian() * 2;
+            y[i] = trusted ? 1 : 0;
+        }
+        float[] mask = MetaTrain.pairMask(batch, group);
+        double bce = 0, pair = 0;
+        int pairs = 0;
+        for (int i = 0; i < 10; i++) {
+            bce += -(y[i] * Math.log(1 / (1 + Math.exp(-s[i]))) + (1 - y[i]) * Math.log(1 - 1 / (1 + Math.exp(-s[i]))));
+            for (int j = 0; j < 10; j++) {
+                boolean counted = group.get(i).equals(group.get(j)) && y[i] == 1 && y[j] == 0;
+                check(mask[i * 10 + j] == (counted ? 1 : 0), "pair mask at " + i + "," + j);
+                if (counted) {
+                    pair += Math.log1p(Math.exp(-(s[i] - s[j])));
+                    pairs++;
+                }
+            }
+        }
+        double want = bce / 10 + 0.7 * pair / pairs;
+        double got;
+        try (PointerScope scope = new PointerScope()) {
+            got = MetaTrain.loss(Net.floats(s, 10), Net.floats(y, 10), mask, 0.7).item_double();
+        }
+        check(pairs > 0 && Math.abs(got - want) < 1e-5 * Math.max(1, want), "meta-RM loss " + got + " vs reference " + want + " (" + pairs + " pairs)");
+        System.out.printf("selftest: meta-RM loss (BCE + within-item pairs, %d pairs) %.6f vs reference %.6f: ok%n", pairs, got, want);
     }
 
     private static float[][] logits(Net net, int[] tokens, int vocab) {

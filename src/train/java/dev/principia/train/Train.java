@@ -1,6 +1,5 @@
 package dev.principia.train;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +12,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
@@ -36,15 +34,14 @@ import dev.principia.model.Tokenizer;
  *
  * <pre>
  *   src/train/train.sh grm  --work DIR --out DIR [--seed 11] [--steps 3000] [--batch 32] [--minutes M] ...
- *   src/train/train.sh meta --grm DIR --collect DIR --work DIR --out DIR [--epochs 2] ...
+ *   src/train/train.sh meta --grm DIR --collect DIR[,DIR...] --out DIR [--epochs 2] [--pairwise 1] ...
  * </pre>
  *
  * {@code grm}: draws training items ({@link ArithmeticTask#trainingItem}) from the seed, renders each prompt with
  * the server's own template, chat template and tokenizer, writes the judgment {@link Critiques} prescribes, and
  * trains a small Llama on the judgment tokens. The tokenizer is trained first on the same corpus. Resumable: the
  * work directory holds the last checkpoint (parameters and AdamW moments); rerunning continues from it.
- * {@code meta}: labels come from {@code principia collect}'s accepted/rejected samples of the trained GRM; the
- * meta-RM starts from the GRM's weights with a one-logit head and learns which samples to trust.
+ * {@code meta}: {@link MetaTrain}.
  */
 public final class Train {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -65,13 +62,13 @@ public final class Train {
         torch.set_num_threads(Integer.parseInt(o.getOrDefault("threads", "1")));
         switch (args[0]) {
             case "grm" -> grm(o);
-            case "meta" -> meta(o);
+            case "meta" -> MetaTrain.run(o);
             case "selftest" -> Selftest.run(Path.of(o.getOrDefault("work", "target/train-selftest")));
             default -> throw new IllegalArgumentException("unknown command " + args[0] + " (grm, meta, selftest)");
         }
     }
 
-    private static String opt(Map<String, String> o, String key) {
+    static String opt(Map<String, String> o, String key) {
         String v = o.get(key);
         if (v == null) throw new IllegalArgumentException("--" + key + " is required");
         return v;
@@ -215,7 +212,7 @@ public final class Train {
         return record;
     }
 
-    private static double schedule(int step, int steps) {
+    static double schedule(int step, int steps) {
         int warm = Math.min(200, steps / 10);
         if (step <= warm) return (double) step / warm;
         double p = (double) (step - warm) / Math.max(1, steps - warm);
@@ -245,7 +242,7 @@ public final class Train {
         return new Tensor[] {Net.longs(in, b, t - 1), Net.longs(tg, b, t - 1)};
     }
 
-    private static void progress(int step, int steps, int from, double loss, double tokPerSec, double secs) {
+    static void progress(int step, int steps, int from, double loss, double tokPerSec, double secs) {
         int width = 30, filled = (int) ((long) width * step / steps);
         double eta = (steps - step) * secs / Math.max(1, step - from);
         System.out.printf(Locale.ROOT, "\r[%s%s] step %d/%d  loss %.4f  %.0f tok/s  elapsed %s  eta %s   ", "#".repeat(filled),
@@ -307,120 +304,5 @@ public final class Train {
         Files.writeString(tmp.resolve("training.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(t));
         Files2.deleteTree(dir);
         Files.move(tmp, dir);
-    }
-
-    // ---- meta-RM ----------------------------------------------------------------------------------------
-
-    private static void meta(Map<String, String> o) throws IOException {
-        long seed = Long.parseLong(o.getOrDefault("seed", "12"));
-        int epochs = Integer.parseInt(o.getOrDefault("epochs", "2"));
-        int batch = Integer.parseInt(o.getOrDefault("batch", "16"));
-        double lr = Double.parseDouble(o.getOrDefault("lr", "3e-4"));
-        Path grm = Path.of(opt(o, "grm")), collect = Path.of(opt(o, "collect")), out = Path.of(opt(o, "out"));
-        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
-        ModelConfig causal = ModelConfig.read(grm);
-        int pad = JSON.readTree(grm.resolve("config.json").toFile()).path("pad_token_id").asInt();
-        ModelConfig config = ModelConfig.parse(JSON.readTree(llamaConfig(causal.vocabSize(), causal.hiddenSize(), causal.intermediateSize(),
-                causal.numHiddenLayers(), causal.numAttentionHeads(), causal.numKeyValueHeads(), causal.eosTokenIds().get(0), pad, true,
-                causal.maxPositionEmbeddings())));
-        List<int[]> seqs = new ArrayList<>();
-        List<Float> labels = new ArrayList<>();
-        try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"))) {
-            PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
-            for (String file : new String[] {"accepted.jsonl", "rejected.jsonl"}) {
-                try (BufferedReader r = Files.newBufferedReader(collect.resolve(file))) {
-                    for (String line; (line = r.readLine()) != null; ) {
-                        JsonNode n = JSON.readTree(line);
-                        List<Turn> turns = new ArrayList<>();
-                        for (JsonNode t : n.get("conversation")) turns.add(new Turn(t.get("role").asText(), t.get("content").asText()));
-                        List<String> presented = new ArrayList<>();
-                        for (JsonNode i : n.get("order")) presented.add(n.get("responses").get(i.asInt()).asText());
-                        String user = metaTemplate.render(new Conversation(turns), presented, List.of(), n.get("text").asText());
-                        seqs.add(codec.encodeUserTurn(user, false));
-                        labels.add(file.startsWith("accepted") ? 1f : 0f);
-                    }
-                }
-            }
-        }
-        int n = seqs.size();
-        List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < n; i++) idx.add(i);
-        Collections.shuffle(idx, new Random(seed));
-        int held = n / 10;
-        List<Integer> test = idx.subList(0, held), trainIdx = new ArrayList<>(idx.subList(held, n));
-        long positives = labels.stream().filter(f -> f > 0).count();
-        System.out.printf(Locale.ROOT, "meta-RM data: %d samples (%d trusted, %.1f %%), %d held out%n", n, positives, 100.0 * positives / n, held);
-        Net net = new Net(config, seed);
-        net.initFrom(grm);
-        int steps = epochs * ((trainIdx.size() + batch - 1) / batch), step = 0;
-        long start = System.nanoTime();
-        double ema = Double.NaN;
-        long tokens = 0;
-        Random shuffle = new Random(seed + 1);
-        for (int e = 0; e < epochs; e++) {
-            Collections.shuffle(trainIdx, shuffle);
-            for (int from = 0; from < trainIdx.size(); from += batch) {
-                step++;
-                List<Integer> part = trainIdx.subList(from, Math.min(trainIdx.size(), from + batch));
-                try (PointerScope scope = new PointerScope()) {
-                    Tensor[] t = clsBatch(part, seqs, labels, pad);
-                    Tensor l = torch.binary_cross_entropy_with_logits(net.classify(net.hidden(t[0]), t[1]), t[2]);
-                    double loss = l.item_float();
-                    l.backward();
-                    net.step(step, lr * schedule(step, steps), 0.1, 1.0);
-                    tokens += t[0].numel();
-                    ema = Double.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
-                }
-                double secs = (System.nanoTime() - start) / 1e9;
-                progress(step, steps, 0, ema, tokens / secs, secs);
-            }
-            System.out.printf(Locale.ROOT, "%nepoch %d: held-out accuracy %.3f%n", e + 1, heldOutAccuracy(net, test, seqs, labels, pad));
-        }
-        double acc = heldOutAccuracy(net, test, seqs, labels, pad);
-        Map<String, String> record = new LinkedHashMap<>();
-        record.put("seed", Long.toString(seed));
-        record.put("epochs", Integer.toString(epochs));
-        record.put("steps", Integer.toString(step));
-        record.put("batch", Integer.toString(batch));
-        record.put("lr", Double.toString(lr));
-        record.put("samples", Integer.toString(n));
-        record.put("trusted_samples", Long.toString(positives));
-        record.put("held_out_accuracy", String.format(Locale.ROOT, "%.4f", acc));
-        record.put("data", "principia collect of the GRM over " + collect.getFileName());
-        record.put("pad_token_id", Integer.toString(pad));
-        writeModelDir(net, grm, out, record, DType.F16);
-        System.out.println("meta-RM written to " + out);
-    }
-
-    private static Tensor[] clsBatch(List<Integer> part, List<int[]> seqs, List<Float> labels, int pad) {
-        int t = 0;
-        for (int i : part) t = Math.max(t, seqs.get(i).length);
-        int b = part.size();
-        long[] in = new long[b * t], last = new long[b];
-        float[] y = new float[b];
-        for (int k = 0; k < b; k++) {
-            int[] s = seqs.get(part.get(k));
-            for (int j = 0; j < t; j++) in[k * t + j] = j < s.length ? s[j] : pad;
-            last[k] = (long) k * t + s.length - 1;
-            y[k] = labels.get(part.get(k));
-        }
-        return new Tensor[] {Net.longs(in, b, t), Net.longs(last, b), Net.floats(y, b)};
-    }
-
-    private static double heldOutAccuracy(Net net, List<Integer> test, List<int[]> seqs, List<Float> labels, int pad) {
-        int right = 0;
-        try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-            for (int from = 0; from < test.size(); from += 32) {
-                List<Integer> part = test.subList(from, Math.min(test.size(), from + 32));
-                try (PointerScope scope = new PointerScope()) {
-                    Tensor[] t = clsBatch(part, seqs, labels, pad);
-                    Tensor s = net.classify(net.hidden(t[0]), t[1]).contiguous();
-                    float[] v = new float[part.size()];
-                    s.data_ptr_float().get(v);
-                    for (int k = 0; k < v.length; k++) if ((v[k] > 0) == (labels.get(part.get(k)) > 0)) right++;
-                }
-            }
-        }
-        return test.isEmpty() ? Double.NaN : (double) right / test.size();
     }
 }

@@ -1,0 +1,340 @@
+package dev.principia.train;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import dev.principia.benchmark.VotingCurves;
+import dev.principia.cli.ArithmeticTask;
+import dev.principia.grm.Conversation;
+import dev.principia.grm.JudgmentParser;
+import dev.principia.grm.PromptCodec;
+import dev.principia.grm.PromptTemplate;
+import dev.principia.grm.Turn;
+import dev.principia.model.ChatTemplate;
+import dev.principia.model.DType;
+import dev.principia.model.ModelConfig;
+import dev.principia.model.Tokenizer;
+
+/**
+ * The meta-RM job: the SPCT loop at small scale. Labels come from {@code principia collect} over the trained GRM
+ * (a sample is trusted when it scores the labelled best response strictly highest); the meta-RM starts from the
+ * GRM's weights with a one-logit head.
+ *
+ * <p>What the meta-RM is for is choosing, among one item's samples, the ones to keep before voting; a pointwise
+ * loss mostly learns which items are hard (every sample of a hard item looks alike to it). So the loss is
+ * pointwise BCE plus, weighted by {@code --pairwise}, a logistic loss on every (trusted, untrusted) pair of samples
+ * of the same item: batches are items (up to {@code --max-samples} samples of each), and {@code --synthetic} groups
+ * of right and slipped judgments ({@link Critiques.Slip}) teach the column-by-column check that the GRM's own
+ * mistakes are too few to teach. Items split into train and held-out sets (never samples of one item
+ * in both), and each epoch reports on the held-out items what the server would do with them: Voting@k and
+ * MetaRM@k ({@link VotingCurves}, the harness's own arithmetic) and the share of within-item pairs ordered right.
+ */
+final class MetaTrain {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int[] KS = {1, 2, 4, 8, 16};
+
+    /** One collected sample: its meta-RM input tokens, label, and the GRM's scores in request order (best = 0). */
+    record Sample(int[] tokens, boolean trusted, boolean valid, int[] scores) {
+    }
+
+    /** One item's samples, in the order collect drew them. */
+    record Item(String id, int responses, List<Sample> samples) {
+        boolean mixed() {
+            boolean any = false, all = true;
+            for (Sample s : samples) {
+                any |= s.trusted;
+                all &= s.trusted;
+            }
+            return any && !all;
+        }
+    }
+
+    private MetaTrain() {
+    }
+
+    static void run(Map<String, String> o) throws IOException {
+        long seed = Long.parseLong(o.getOrDefault("seed", "12"));
+        int epochs = Integer.parseInt(o.getOrDefault("epochs", "2"));
+        int itemsPerBatch = Integer.parseInt(o.getOrDefault("items-per-batch", "2"));
+        int maxSamples = Integer.parseInt(o.getOrDefault("max-samples", "16"));
+        double lr = Double.parseDouble(o.getOrDefault("lr", "3e-4"));
+        double pairwise = Double.parseDouble(o.getOrDefault("pairwise", "1.0"));
+        double unanimous = Double.parseDouble(o.getOrDefault("unanimous", "1.0"));
+        double heldShare = Double.parseDouble(o.getOrDefault("held-out", "0.1"));
+        Path grm = Path.of(Train.opt(o, "grm")), out = Path.of(Train.opt(o, "out"));
+        List<Path> collects = new ArrayList<>();
+        for (String c : Train.opt(o, "collect").split(",")) collects.add(Path.of(c));
+
+        ModelConfig causal = ModelConfig.read(grm);
+        int pad = JSON.readTree(grm.resolve("config.json").toFile()).path("pad_token_id").asInt();
+        ModelConfig config = ModelConfig.parse(JSON.readTree(Train.llamaConfig(causal.vocabSize(), causal.hiddenSize(),
+                causal.intermediateSize(), causal.numHiddenLayers(), causal.numAttentionHeads(), causal.numKeyValueHeads(),
+                causal.eosTokenIds().get(0), pad, true, causal.maxPositionEmbeddings())));
+        int syntheticGroups = Integer.parseInt(o.getOrDefault("synthetic", "0"));
+        List<Item> items, synthetic;
+        try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"))) {
+            PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
+            items = read(codec, collects);
+            synthetic = synthetic(syntheticGroups, seed + 2, codec);
+        }
+        Collections.shuffle(items, new Random(seed));
+        int held = (int) Math.round(items.size() * heldShare);
+        List<Item> test = items.subList(0, held), train = new ArrayList<>(items.subList(held, items.size()));
+        train.addAll(synthetic);
+        long n = 0, trusted = 0, mixed = 0;
+        for (Item it : items) {
+            n += it.samples.size();
+            trusted += it.samples.stream().filter(Sample::trusted).count();
+            if (it.mixed()) mixed++;
+        }
+        System.out.printf(Locale.ROOT, "meta-RM data: %d items (%d with both trusted and untrusted samples), %d samples (%.1f %% trusted); "
+                + "%d items held out; %d synthetic groups%n", items.size(), mixed, n, 100.0 * trusted / n, held, synthetic.size());
+
+        Net net = new Net(config, seed);
+        if (o.containsKey("evaluate")) {
+            net.initFrom(Path.of(o.get("evaluate")));
+            System.out.println("evaluating " + o.get("evaluate") + " on the held-out items");
+            evaluate(net, test, pad, seed);
+            return;
+        }
+        net.initFrom(grm);
+        Random rnd = new Random(seed + 1);
+        List<List<Item>> plan = new ArrayList<>();
+        for (int e = 0; e < epochs; e++) plan.add(epoch(train, unanimous, rnd));
+        int steps = 0;
+        for (List<Item> p : plan) steps += (p.size() + itemsPerBatch - 1) / itemsPerBatch;
+        int step = 0;
+        long start = System.nanoTime(), tokens = 0;
+        double ema = Double.NaN;
+        for (int e = 0; e < epochs; e++) {
+            List<Item> p = plan.get(e);
+            for (int from = 0; from < p.size(); from += itemsPerBatch) {
+                step++;
+                List<Sample> batch = new ArrayList<>();
+                List<Integer> group = new ArrayList<>();
+                for (int i = from; i < Math.min(p.size(), from + itemsPerBatch); i++) {
+                    List<Sample> s = new ArrayList<>(p.get(i).samples);
+                    Collections.shuffle(s, rnd);
+                    for (Sample x : s.subList(0, Math.min(maxSamples, s.size()))) {
+                        batch.add(x);
+                        group.add(i);
+                    }
+                }
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor[] t = tensors(batch, pad);
+                    Tensor loss = loss(net.classify(net.hidden(t[0]), t[1]), t[2], pairMask(batch, group), pairwise);
+                    double l = loss.item_float();
+                    loss.backward();
+                    net.step(step, lr * Train.schedule(step, steps), 0.1, 1.0);
+                    tokens += t[0].numel();
+                    ema = Double.isNaN(ema) ? l : 0.95 * ema + 0.05 * l;
+                }
+                double secs = (System.nanoTime() - start) / 1e9;
+                Train.progress(step, steps, 0, ema, tokens / secs, secs);
+            }
+            System.out.printf(Locale.ROOT, "%nepoch %d of %d, on the %d held-out items:%n", e + 1, epochs, test.size());
+            Map<String, String> record = evaluate(net, test, pad, seed);
+            record.put("epochs", (e + 1) + " of " + epochs);
+            record.put("steps", Integer.toString(step));
+            publish(net, grm, out, record, o, collects, items.size(), n, trusted, pad);
+            System.out.println("meta-RM after epoch " + (e + 1) + " written to " + out);
+        }
+    }
+
+    /** Writes the model directory with its training record (rewritten after every epoch, so a stopped run keeps one). */
+    private static void publish(Net net, Path grm, Path out, Map<String, String> evaluation, Map<String, String> o, List<Path> collects,
+                                int items, long n, long trusted, int pad) throws IOException {
+        Map<String, String> record = new LinkedHashMap<>();
+        record.put("seed", o.getOrDefault("seed", "12"));
+        record.putAll(evaluation);
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "unanimous", "synthetic", "held-out"}) {
+            if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
+        }
+        record.put("items", Integer.toString(items));
+        record.put("samples", Long.toString(n));
+        record.put("trusted_samples", Long.toString(trusted));
+        StringBuilder names = new StringBuilder();
+        for (Path c : collects) names.append(names.isEmpty() ? "" : ", ").append(c.getFileName());
+        record.put("data", "principia collect of the GRM over " + names);
+        record.put("pad_token_id", Integer.toString(pad));
+        Train.writeModelDir(net, grm, out, record, DType.F16);
+    }
+
+    /** One epoch's items: every mixed item, and each unanimous one with probability {@code unanimous}; shuffled. */
+    static List<Item> epoch(List<Item> train, double unanimous, Random rnd) {
+        List<Item> p = new ArrayList<>();
+        for (Item it : train) if (it.mixed() || rnd.nextDouble() < unanimous) p.add(it);
+        Collections.shuffle(p, rnd);
+        return p;
+    }
+
+    /**
+     * Mean BCE of the scores {@code s} [B] against labels {@code y} [B], plus {@code pairwise} times the mean over
+     * the pairs in {@code mask} ([B*B], see {@link #pairMask}) of {@code log(1 + exp(-(s_i - s_j)))}.
+     */
+    static Tensor loss(Tensor s, Tensor y, float[] mask, double pairwise) {
+        Tensor loss = torch.binary_cross_entropy_with_logits(s, y);
+        float pairs = 0;
+        for (float m : mask) pairs += m;
+        if (pairwise > 0 && pairs > 0) {
+            int b = (int) s.size(0);
+            Tensor diff = s.unsqueeze(1).sub(s.unsqueeze(0));
+            Tensor pl = torch.softplus(diff.neg()).mul(Net.floats(mask, b, b)).sum().div(new Scalar(pairs));
+            loss = loss.add(pl.mul(new Scalar(pairwise)));
+        }
+        return loss;
+    }
+
+    /** [B*B] row-major: 1 where sample i is trusted, j is not, and both belong to the same item. */
+    static float[] pairMask(List<Sample> batch, List<Integer> group) {
+        int b = batch.size();
+        float[] m = new float[b * b];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < b; j++) {
+                if (group.get(i).equals(group.get(j)) && batch.get(i).trusted && !batch.get(j).trusted) m[i * b + j] = 1;
+            }
+        }
+        return m;
+    }
+
+    /**
+     * Synthetic groups that teach the check the GRM's own samples are too few to teach: for each of {@code groups}
+     * training items ({@link ArithmeticTask#trainingItem}) in one presentation order, two right judgments and two with
+     * one {@link Critiques.Slip} each (a column's digit off by one or two, everything after consistent with it: the
+     * mistakes the GRM makes). A slipped judgment is untrusted, a right one trusted.
+     */
+    static List<Item> synthetic(int groups, long seed, PromptCodec codec) {
+        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        Random rnd = new Random(seed);
+        List<Item> out = new ArrayList<>();
+        for (int g = 0; g < groups; g++) {
+            ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
+            int n = item.responses().size();
+            List<Integer> idx = new ArrayList<>();
+            for (int i = 0; i < n; i++) idx.add(i);
+            Collections.shuffle(idx, rnd);
+            int[] order = idx.stream().mapToInt(Integer::intValue).toArray();
+            List<String> presented = new ArrayList<>();
+            for (int r : order) presented.add(item.responses().get(r));
+            Conversation conv = Conversation.of(new Turn(Turn.USER, item.query()));
+            List<Sample> samples = new ArrayList<>();
+            for (int k = 0; k < 4; k++) {
+                Critiques.Slip slip = k < 2 ? null : new Critiques.Slip(rnd.nextInt(4), (rnd.nextBoolean() ? 1 : -1) * (1 + rnd.nextInt(2)));
+                Critiques.Judged j = Critiques.judge(item, order, rnd, slip);
+                String user = metaTemplate.render(conv, presented, List.of(), j.text());
+                int[] scores = JudgmentParser.defaults().parse(j.text(), n).scores();
+                samples.add(new Sample(codec.encodeUserTurn(user, false), !j.slipped(), true, scores));
+            }
+            out.add(new Item("synthetic/" + g, n, samples));
+        }
+        return out;
+    }
+
+    /** Reads collect's accepted and rejected samples from each directory, grouped by item id. */
+    static List<Item> read(PromptCodec codec, List<Path> collects) throws IOException {
+        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        Map<String, Item> byId = new LinkedHashMap<>();
+        for (Path collect : collects) {
+            for (String file : new String[] {"accepted.jsonl", "rejected.jsonl"}) {
+                try (BufferedReader r = Files.newBufferedReader(collect.resolve(file))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        JsonNode j = JSON.readTree(line);
+                        List<Turn> turns = new ArrayList<>();
+                        for (JsonNode t : j.get("conversation")) turns.add(new Turn(t.get("role").asText(), t.get("content").asText()));
+                        List<String> presented = new ArrayList<>();
+                        for (JsonNode i : j.get("order")) presented.add(j.get("responses").get(i.asInt()).asText());
+                        String user = metaTemplate.render(new Conversation(turns), presented, List.of(), j.get("text").asText());
+                        int[] scores = new int[j.get("scores").size()];
+                        for (int i = 0; i < scores.length; i++) scores[i] = j.get("scores").get(i).asInt();
+                        Sample s = new Sample(codec.encodeUserTurn(user, false), file.startsWith("accepted"), j.get("valid").asBoolean(), scores);
+                        String id = collect.getFileName() + "/" + j.get("id").asText();
+                        byId.computeIfAbsent(id, k -> new Item(k, j.get("responses").size(), new ArrayList<>())).samples.add(s);
+                    }
+                }
+            }
+        }
+        return new ArrayList<>(byId.values());
+    }
+
+    /**
+     * Scores every held-out sample and prints what a server would make of them: sample accuracy, the share of
+     * (trusted, untrusted) pairs within an item that the meta-RM orders right, and Voting@k against MetaRM@k.
+     */
+    static Map<String, String> evaluate(Net net, List<Item> test, int pad, long seed) {
+        List<VotingCurves.ItemDraws> draws = new ArrayList<>();
+        long right = 0, total = 0, pairsRight = 0, pairs = 0;
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Item it : test) {
+                float[] v = new float[it.samples.size()];
+                for (int from = 0; from < v.length; from += 16) {
+                    List<Sample> part = it.samples.subList(from, Math.min(v.length, from + 16));
+                    try (PointerScope scope = new PointerScope()) {
+                        Tensor[] t = tensors(part, pad);
+                        Tensor s = net.classify(net.hidden(t[0]), t[1]).contiguous();
+                        float[] chunk = new float[part.size()];
+                        s.data_ptr_float().get(chunk);
+                        System.arraycopy(chunk, 0, v, from, chunk.length);
+                    }
+                }
+                List<VotingCurves.Draw> d = new ArrayList<>();
+                for (int i = 0; i < v.length; i++) {
+                    Sample s = it.samples.get(i);
+                    if ((v[i] > 0) == s.trusted) right++;
+                    total++;
+                    for (int j = 0; j < v.length; j++) {
+                        if (s.trusted && !it.samples.get(j).trusted) {
+                            pairs++;
+                            if (v[i] > v[j]) pairsRight++;
+                        }
+                    }
+                    d.add(new VotingCurves.Draw(s.valid, s.valid ? s.scores : new int[0], v[i]));
+                }
+                draws.add(new VotingCurves.ItemDraws(d, 0, it.responses));
+            }
+        }
+        Map<String, String> record = new LinkedHashMap<>();
+        System.out.printf(Locale.ROOT, "  samples classified right at score > 0: %.4f; within-item (trusted, untrusted) pairs ordered right: %.4f (%d pairs)%n", (double) right / total,
+                pairs == 0 ? Double.NaN : (double) pairsRight / pairs, pairs);
+        record.put("held_out_accuracy_at_0", String.format(Locale.ROOT, "%.4f", (double) right / total));
+        record.put("held_out_pair_accuracy", String.format(Locale.ROOT, "%.4f", pairs == 0 ? Double.NaN : (double) pairsRight / pairs));
+        for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
+            System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
+            record.put("held_out_voting_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.voting()));
+            record.put("held_out_meta_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.meta()));
+        }
+        return record;
+    }
+
+    /** Right-padded inputs [B, T], each sequence's last-token flat index [B], labels [B]. */
+    static Tensor[] tensors(List<Sample> part, int pad) {
+        int t = 0;
+        for (Sample s : part) t = Math.max(t, s.tokens.length);
+        int b = part.size();
+        long[] in = new long[b * t], last = new long[b];
+        float[] y = new float[b];
+        for (int k = 0; k < b; k++) {
+            int[] s = part.get(k).tokens;
+            for (int j = 0; j < t; j++) in[k * t + j] = j < s.length ? s[j] : pad;
+            last[k] = (long) k * t + s.length - 1;
+            y[k] = part.get(k).trusted ? 1f : 0f;
+        }
+        return new Tensor[] {Net.longs(in, b, t), Net.longs(last, b), Net.floats(y, b)};
+    }
+}
