@@ -73,9 +73,9 @@ final class MetaTrain {
         long seed = Long.parseLong(o.getOrDefault("seed", "12"));
         int epochs = Integer.parseInt(o.getOrDefault("epochs", "2"));
         int itemsPerBatch = Integer.parseInt(o.getOrDefault("items-per-batch", "2"));
-        int maxSamples = Integer.parseInt(o.getOrDefault("max-samples", "16"));
+        int maxSamples = Integer.parseInt(o.getOrDefault("max-samples", "8"));
         double lr = Double.parseDouble(o.getOrDefault("lr", "3e-4"));
-        double pairwise = Double.parseDouble(o.getOrDefault("pairwise", "1.0"));
+        double pairwise = Double.parseDouble(o.getOrDefault("pairwise", "0"));
         double unanimous = Double.parseDouble(o.getOrDefault("unanimous", "1.0"));
         double heldShare = Double.parseDouble(o.getOrDefault("held-out", "0.1"));
         Path grm = Path.of(Train.opt(o, "grm")), out = Path.of(Train.opt(o, "out"));
@@ -227,12 +227,8 @@ final class MetaTrain {
         for (int g = 0; g < groups; g++) {
             ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
             int n = item.responses().size();
-            List<Integer> idx = new ArrayList<>();
-            for (int i = 0; i < n; i++) idx.add(i);
-            Collections.shuffle(idx, rnd);
-            int[] order = idx.stream().mapToInt(Integer::intValue).toArray();
-            List<String> presented = new ArrayList<>();
-            for (int r : order) presented.add(item.responses().get(r));
+            int[] order = Train.order(n, rnd);
+            List<String> presented = Train.presented(item, order);
             Conversation conv = Conversation.of(new Turn(Turn.USER, item.query()));
             List<Sample> samples = new ArrayList<>();
             for (int k = 0; k < 4; k++) {

@@ -34,7 +34,7 @@ import dev.principia.model.Tokenizer;
  *
  * <pre>
  *   src/train/train.sh grm  --work DIR --out DIR [--seed 11] [--steps 3000] [--batch 32] [--minutes M] ...
- *   src/train/train.sh meta --grm DIR --collect DIR[,DIR...] --out DIR [--epochs 2] [--pairwise 1] ...
+ *   src/train/train.sh meta --grm DIR --collect DIR[,DIR...] --out DIR [--epochs 2] [--pairwise 0] [--synthetic 0] ...
  * </pre>
  *
  * {@code grm}: draws training items ({@link ArithmeticTask#trainingItem}) from the seed, renders each prompt with
@@ -79,16 +79,27 @@ public final class Train {
     record Example(int[] prompt, int[] target) {
     }
 
+    /** A random presentation order of {@code n} responses: presented i is the item's response order[i]. */
+    static int[] order(int n, Random rnd) {
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < n; i++) idx.add(i);
+        Collections.shuffle(idx, rnd);
+        return idx.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    /** The item's responses in presentation {@code order}. */
+    static List<String> presented(ArithmeticTask.Item item, int[] order) {
+        List<String> presented = new ArrayList<>();
+        for (int r : order) presented.add(item.responses().get(r));
+        return presented;
+    }
+
     /** Draws one training example; {@code codec} == null renders text only (for the tokenizer's corpus). */
     static Object[] draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate) {
         ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
         int n = item.responses().size();
-        List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < n; i++) idx.add(i);
-        Collections.shuffle(idx, rnd);
-        int[] order = idx.stream().mapToInt(Integer::intValue).toArray();
-        List<String> presented = new ArrayList<>();
-        for (int r : order) presented.add(item.responses().get(r));
+        int[] order = order(n, rnd);
+        List<String> presented = presented(item, order);
         Conversation conv = Conversation.of(new Turn(Turn.USER, item.query()));
         String user = grm.render(conv, presented);
         String judgment = Critiques.judge(item, order, rnd);
