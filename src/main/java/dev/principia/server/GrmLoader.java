@@ -68,18 +68,9 @@ final class GrmLoader {
                 : options.attention() == OnnxExporter.Attention.GQA ? GQA_KV_STAGING_COPIES : PLAIN_KV_STAGING_COPIES;
         MemoryPlan plan = MemoryPlan.of(new MemoryPlan.Inputs(c, precision, sizes, kvElementBytes, ec.maxNumSeqs(), ec.maxNumBatchedTokens(),
                 maxModelLen, ec.kvCacheBytes(), memory.bytes(), memory.source(), maxHeap, staging), PRECISIONS_BY_SIZE);
-        long direct = maxDirectMemory(maxHeap);
-        if (plan.kvCacheBytes() * (1 + staging) > direct) {
-            long kv = direct / (1 + staging) / plan.kvBytesPerToken() * plan.kvBytesPerToken();
-            if (ec.kvCacheBytes() > 0 || kv < plan.kvBytesPerToken() * maxModelLen) {
-                throw new MemoryPlan.DoesNotFitException(String.format(Locale.ROOT,
-                        "the KV cache (%s, charged %d times for per-call staging) is held in direct memory, and the JVM allows %s of it: "
-                                + "raise -XX:MaxDirectMemorySize (or -Xmx, which it defaults to)%s",
-                        MemoryPlan.gb(plan.kvCacheBytes()), 1 + staging, MemoryPlan.gb(direct),
-                        ec.kvCacheBytes() > 0 ? " or lower principia.engine.kv-cache-bytes" : ""));
-            }
-            log.accept(String.format(Locale.ROOT, "KV pool capped at %s by the JVM's direct memory limit of %s (-XX:MaxDirectMemorySize)",
-                    MemoryPlan.gb(kv), MemoryPlan.gb(direct)));
+        long kv = capKvToDirectMemory(plan.kvCacheBytes(), plan.kvBytesPerToken(), staging, maxDirectMemory(maxHeap), ec.kvCacheBytes(),
+                maxModelLen, log);
+        if (kv != plan.kvCacheBytes()) {
             plan = new MemoryPlan(plan.availableBytes(), plan.availableSource(), plan.reservedBytes(), plan.weightBytes(),
                     plan.activationBytes(), kv, plan.kvBytesPerToken(), plan.kvStagingCopies());
         }
@@ -137,6 +128,37 @@ final class GrmLoader {
             }
         }
         return n;
+    }
+
+    /** Direct memory left to everything but the GRM's KV pool and staging (the meta-RM, gRPC's buffers, ONNX Runtime's tensors). */
+    static final long DIRECT_HEADROOM_MIN = 256L << 20;
+
+    /**
+     * The KV pool the JVM's direct memory allows. The pool and its {@code staging} per-call copies live in direct
+     * memory, and the staging copies grow with the running batch's context, so a plan that fills the limit fails
+     * only later, when long prompts arrive, and takes a whole batch of requests with it. The pool is therefore capped
+     * so that pool and staging leave an eighth of the limit (at least {@value #DIRECT_HEADROOM_MIN} bytes) to the rest;
+     * a configured pool that does not fit, or a cap below one {@code maxModelLen} sequence, is refused.
+     *
+     * @return {@code planned}, or the capped pool (whole tokens), logged
+     */
+    static long capKvToDirectMemory(long planned, long perToken, int staging, long direct, long configured, int maxModelLen,
+                                    java.util.function.Consumer<String> log) {
+        long budget = direct - Math.max(DIRECT_HEADROOM_MIN, direct / 8);
+        if (planned * (1 + staging) <= budget) return planned;
+        long kv = Math.max(0, budget) / (1 + staging) / perToken * perToken;
+        if (configured > 0 || kv < perToken * maxModelLen) {
+            throw new MemoryPlan.DoesNotFitException(String.format(Locale.ROOT,
+                    "the KV cache (%s, charged %d times for per-call staging) is held in direct memory, and the JVM allows %s of it, "
+                            + "of which %s are kept for the meta-RM, gRPC and ONNX Runtime: raise -XX:MaxDirectMemorySize (or -Xmx, "
+                            + "which it defaults to)%s",
+                    MemoryPlan.gb(planned), 1 + staging, MemoryPlan.gb(direct), MemoryPlan.gb(direct - Math.max(0, budget)),
+                    configured > 0 ? " or lower principia.engine.kv-cache-bytes" : ""));
+        }
+        log.accept(String.format(Locale.ROOT, "KV pool capped at %s by the JVM's direct memory limit of %s (-XX:MaxDirectMemorySize): "
+                + "pool and %d staging copies leave %s to the rest", MemoryPlan.gb(kv), MemoryPlan.gb(direct), staging,
+                MemoryPlan.gb(direct - kv * (1 + staging))));
+        return kv;
     }
 
     /** The JVM's direct memory limit: -XX:MaxDirectMemorySize, or the maximum heap when unset (HotSpot's default). */
