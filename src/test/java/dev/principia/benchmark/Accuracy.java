@@ -29,14 +29,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The accuracy harness: against a running server, draws up to {@code --samples} GRM samples per item once (seeded,
- * {@code return_samples}), plus one greedy k = 1 request, then computes Voting@k and MetaRM@k for k = 1, 2, 4, ...
+ * {@code return_samples}), plus one greedy k = 1 request (its responses in a seeded random order), then computes Voting@k and MetaRM@k for k = 1, 2, 4, ...
  * up to the draws by subsampling them ({@link VotingCurves}). Reads RMB pairwise ({@code chosen}/{@code reject}) and
  * best-of-N ({@code bon_best}/{@code loser_list}) JSONL, and arithmetic items in the best-of-N shape
  * ({@link ArithmeticItems}). Writes {@code accuracy.md}, {@code accuracy.csv} and {@code accuracy.png} to {@code --out}.
  *
  * <p>Usage: {@code benchmark/run.sh accuracy --input FILE [--samples 32] [--addr localhost:9000] [--out DIR]
  * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]
- * [--temperature T] (the sampled draws; default the server's)}
+ * [--temperature T] (the sampled draws; default the server's); {@code --samples 0} measures greedy only}
  */
 public final class Accuracy {
     static final int[] KS = {1, 2, 4, 8, 16, 32};
@@ -71,7 +71,7 @@ public final class Accuracy {
         if (items.size() > limit) items = items.subList(0, limit);
         ManagedChannel channel = NettyChannelBuilder.forTarget(addr).usePlaintext().maxInboundMessageSize(64 << 20).build();
         List<VotingCurves.ItemDraws> draws = new ArrayList<>();
-        int greedyCorrect = 0, greedyValid = 0, failed = 0;
+        int greedyCorrect = 0, greedyValid = 0, greedyItems = 0, failed = 0;
         long started = System.nanoTime();
         try {
             var stub = RewardServiceGrpc.newBlockingStub(channel);
@@ -85,9 +85,10 @@ public final class Accuracy {
                 int k = samples;
                 Integer mnt = maxNewTokens;
                 Float temp = temperature;
+                Item greedyItem = shuffled(item, itemSeed);
                 futures.add(pool.submit(() -> {
-                    ScoreResponse sampled = scoreOrNoValidSample(stub, request(item, k, itemSeed, temp, mnt));
-                    ScoreResponse greedy = scoreOrNoValidSample(stub, request(item, 1, itemSeed, 0f, mnt));
+                    ScoreResponse sampled = k == 0 ? null : scoreOrNoValidSample(stub, request(item, k, itemSeed, temp, mnt));
+                    ScoreResponse greedy = scoreOrNoValidSample(stub, request(greedyItem, 1, itemSeed, 0f, mnt));
                     progress.step(done.incrementAndGet());
                     return new Object[]{sampled, greedy};
                 }));
@@ -103,9 +104,10 @@ public final class Accuracy {
                 }
                 ScoreResponse sampled = (ScoreResponse) r[0], greedy = (ScoreResponse) r[1];
                 Item item = items.get(i);
-                draws.add(itemDraws(item, sampled, samples));
+                if (samples > 0) draws.add(itemDraws(item, sampled, samples));
                 if (greedy != null && greedy.getSamplesCount() == 1 && greedy.getSamples(0).getValid()) greedyValid++;
-                VotingCurves.ItemDraws g = itemDraws(item, greedy, 1);
+                greedyItems++;
+                VotingCurves.ItemDraws g = itemDraws(shuffled(item, seed * 1_000_003L + i + 1), greedy, 1);
                 if (g.draws().size() == 1) greedyCorrect += VotingCurves.correct(g, new int[]{0}, false);
             }
             pool.shutdown();
@@ -113,11 +115,11 @@ public final class Accuracy {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
         List<VotingCurves.Point> curve = VotingCurves.curve(draws, KS, seed);
-        double greedy = draws.isEmpty() ? 0 : (double) greedyCorrect / draws.size();
+        double greedy = greedyItems == 0 ? 0 : (double) greedyCorrect / greedyItems;
         double chance = chance(items);
         System.err.printf(Locale.ROOT, "greedy: %d of %d samples valid (an invalid sample or a tie with the best is not correct)%n", greedyValid,
-                draws.size());
-        write(out, input, curve, greedy, chance, draws.size(), failed, samples, (System.nanoTime() - started) / 1e9);
+                greedyItems);
+        write(out, input, curve, greedy, chance, greedyItems, failed, samples, (System.nanoTime() - started) / 1e9);
     }
 
     /**
@@ -132,6 +134,24 @@ public final class Accuracy {
             if (e.getStatus().getCode() == io.grpc.Status.Code.FAILED_PRECONDITION) return null;
             throw e;
         }
+    }
+
+    /**
+     * The item with its responses in a seeded random order, {@code best} moved with them. The greedy request is
+     * k = 1, which the server shows in request order (it shuffles only when k > 1); sent as read, the labelled best
+     * would always be "Response 1" and greedy accuracy would measure position bias (12 of 15 RMB pairs for a model
+     * that knows only arithmetic).
+     */
+    static Item shuffled(Item item, long seed) {
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < item.responses().size(); i++) idx.add(i);
+        // SplittableRandom mixes its seed: java.util.Random's first draws for consecutive item seeds are correlated
+        // (every RMB pair put its best second)
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        for (int i = idx.size() - 1; i > 0; i--) java.util.Collections.swap(idx, i, rnd.nextInt(i + 1));
+        List<String> responses = new ArrayList<>();
+        for (int i : idx) responses.add(item.responses().get(i));
+        return new Item(item.conversation(), List.copyOf(responses), idx.indexOf(item.best()));
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,6 +74,26 @@ class AccuracyHarnessTest {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
             server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    @Test
+    void theGreedyRequestShufflesTheResponsesAndMovesTheBestWithThem() {
+        Accuracy.Item item = new Accuracy.Item(ITEM.conversation(), List.of("best", "a", "b", "c"), 0);
+        int[] at = new int[4];
+        // consecutive seeds, as the harness derives them (seed * 1000003 + item + 1)
+        for (long seed = 1_000_004; seed < 1_000_404; seed++) {
+            Accuracy.Item s = Accuracy.shuffled(item, seed);
+            assertEquals("best", s.responses().get(s.best()));
+            assertEquals(java.util.Set.of("best", "a", "b", "c"), java.util.Set.copyOf(s.responses()));
+            assertEquals(s, Accuracy.shuffled(item, seed), "seeded");
+            at[s.best()]++;
+        }
+        // uniform: each of the 4 places about 100 times (not "Response 1" every time, which measured position bias)
+        for (int p = 0; p < 4; p++) assertTrue(at[p] > 60 && at[p] < 140, "best at " + p + ": " + at[p] + " of 400");
+        int first = 0;
+        Accuracy.Item pair = new Accuracy.Item(ITEM.conversation(), List.of("best", "other"), 0);
+        for (long seed = 1_000_004; seed < 1_000_024; seed++) if (Accuracy.shuffled(pair, seed).best() == 0) first++;
+        assertTrue(first >= 4 && first <= 16, "20 consecutive pairs put the best first " + first + " times");
     }
 
     @Test
