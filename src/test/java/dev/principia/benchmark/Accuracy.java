@@ -71,7 +71,7 @@ public final class Accuracy {
         if (items.size() > limit) items = items.subList(0, limit);
         ManagedChannel channel = NettyChannelBuilder.forTarget(addr).usePlaintext().maxInboundMessageSize(64 << 20).build();
         List<VotingCurves.ItemDraws> draws = new ArrayList<>();
-        int greedyCorrect = 0, greedyValid = 0, greedyItems = 0, failed = 0;
+        int greedyCorrect = 0, greedyValid = 0, greedyScored = 0, failed = 0;
         long started = System.nanoTime();
         try {
             var stub = RewardServiceGrpc.newBlockingStub(channel);
@@ -79,6 +79,7 @@ public final class Accuracy {
             List<Future<Object[]>> futures = new ArrayList<>();
             AtomicInteger done = new AtomicInteger();
             Progress progress = new Progress(items.size());
+            List<Item> greedyItems = new ArrayList<>();
             for (int i = 0; i < items.size(); i++) {
                 Item item = items.get(i);
                 long itemSeed = seed * 1_000_003L + i + 1;
@@ -86,6 +87,7 @@ public final class Accuracy {
                 Integer mnt = maxNewTokens;
                 Float temp = temperature;
                 Item greedyItem = shuffled(item, itemSeed);
+                greedyItems.add(greedyItem);
                 futures.add(pool.submit(() -> {
                     ScoreResponse sampled = k == 0 ? null : scoreOrNoValidSample(stub, request(item, k, itemSeed, temp, mnt));
                     ScoreResponse greedy = scoreOrNoValidSample(stub, request(greedyItem, 1, itemSeed, 0f, mnt));
@@ -106,8 +108,8 @@ public final class Accuracy {
                 Item item = items.get(i);
                 if (samples > 0) draws.add(itemDraws(item, sampled, samples));
                 if (greedy != null && greedy.getSamplesCount() == 1 && greedy.getSamples(0).getValid()) greedyValid++;
-                greedyItems++;
-                VotingCurves.ItemDraws g = itemDraws(shuffled(item, seed * 1_000_003L + i + 1), greedy, 1);
+                greedyScored++;
+                VotingCurves.ItemDraws g = itemDraws(greedyItems.get(i), greedy, 1);
                 if (g.draws().size() == 1) greedyCorrect += VotingCurves.correct(g, new int[]{0}, false);
             }
             pool.shutdown();
@@ -115,11 +117,11 @@ public final class Accuracy {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
         List<VotingCurves.Point> curve = VotingCurves.curve(draws, KS, seed);
-        double greedy = greedyItems == 0 ? 0 : (double) greedyCorrect / greedyItems;
+        double greedy = greedyScored == 0 ? 0 : (double) greedyCorrect / greedyScored;
         double chance = chance(items);
         System.err.printf(Locale.ROOT, "greedy: %d of %d samples valid (an invalid sample or a tie with the best is not correct)%n", greedyValid,
-                greedyItems);
-        write(out, input, curve, greedy, chance, greedyItems, failed, samples, (System.nanoTime() - started) / 1e9);
+                greedyScored);
+        write(out, input, curve, greedy, chance, greedyScored, failed, samples, (System.nanoTime() - started) / 1e9);
     }
 
     /**
