@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,7 +16,6 @@ import java.util.Random;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -42,16 +42,19 @@ import dev.principia.model.Tokenizer;
  * pointwise BCE plus, weighted by {@code --pairwise}, a logistic loss on every (trusted, untrusted) pair of samples
  * of the same item: batches are items (up to {@code --max-samples} samples of each), and {@code --synthetic} groups
  * of right and slipped judgments ({@link Critiques.Slip}) teach the column-by-column check that the GRM's own
- * mistakes are too few to teach. Items split into train and held-out sets (never samples of one item
+ * mistakes are too few to teach; {@code --process} adds a per-token loss on {@link ProcessLabels} (where the working
+ * first departs from the right one). Items split into train and held-out sets (never samples of one item
  * in both), and each epoch reports on the held-out items what the server would do with them: Voting@k and
  * MetaRM@k ({@link VotingCurves}, the harness's own arithmetic) and the share of within-item pairs ordered right.
  */
 final class MetaTrain {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final int[] KS = {1, 2, 4, 8, 16};
 
-    /** One collected sample: its meta-RM input tokens, label, and the GRM's scores in request order (best = 0). */
-    record Sample(int[] tokens, boolean trusted, boolean valid, int[] scores) {
+    /**
+     * One collected sample: its meta-RM input tokens, label, the GRM's scores in request order (best = 0), and its
+     * per-token {@link ProcessLabels} and whether its working departs from the right one.
+     */
+    record Sample(int[] tokens, boolean trusted, boolean valid, int[] scores, byte[] process, boolean departs) {
     }
 
     /** One item's samples, in the order collect drew them. */
@@ -76,6 +79,8 @@ final class MetaTrain {
         int maxSamples = Integer.parseInt(o.getOrDefault("max-samples", "8"));
         double lr = Double.parseDouble(o.getOrDefault("lr", "3e-4"));
         double pairwise = Double.parseDouble(o.getOrDefault("pairwise", "0"));
+        double process = Double.parseDouble(o.getOrDefault("process", "0"));
+        double check = Double.parseDouble(o.getOrDefault("check", "2")), carry = Double.parseDouble(o.getOrDefault("carry", "2"));
         double unanimous = Double.parseDouble(o.getOrDefault("unanimous", "1.0"));
         double heldShare = Double.parseDouble(o.getOrDefault("held-out", "0.1"));
         Path grm = Path.of(Train.opt(o, "grm")), out = Path.of(Train.opt(o, "out"));
@@ -91,30 +96,43 @@ final class MetaTrain {
         List<Item> items, synthetic;
         try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"))) {
             PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
-            items = read(codec, collects);
-            synthetic = synthetic(syntheticGroups, seed + 2, codec);
+            boolean[] digits = ProcessLabels.digits(tokenizer, config.vocabSize());
+            items = read(codec, collects, digits);
+            synthetic = synthetic(syntheticGroups, seed + 2, codec, digits);
         }
         Collections.shuffle(items, new Random(seed));
         int held = (int) Math.round(items.size() * heldShare);
         List<Item> test = items.subList(0, held), train = new ArrayList<>(items.subList(held, items.size()));
         train.addAll(synthetic);
-        long n = 0, trusted = 0, mixed = 0;
+        long n = 0, trusted = 0, mixed = 0, slipTrusted = 0, slipUntrusted = 0;
         for (Item it : items) {
             n += it.samples.size();
             trusted += it.samples.stream().filter(Sample::trusted).count();
             if (it.mixed()) mixed++;
+            for (Sample s : it.samples) {
+                if (s.departs) {
+                    if (s.trusted) slipTrusted++;
+                    else slipUntrusted++;
+                }
+            }
         }
         System.out.printf(Locale.ROOT, "meta-RM data: %d items (%d with both trusted and untrusted samples), %d samples (%.1f %% trusted); "
                 + "%d items held out; %d synthetic groups%n", items.size(), mixed, n, 100.0 * trusted / n, held, synthetic.size());
+        System.out.printf(Locale.ROOT, "  the working departs from the right one in %.1f %% of untrusted and %.1f %% of trusted samples%n",
+                100.0 * slipUntrusted / Math.max(1, n - trusted), 100.0 * slipTrusted / Math.max(1, trusted));
 
+        if (o.containsKey("grm-surprise")) {
+            MetaEval.grmSurprise(Path.of(o.get("grm-surprise")), collects, test, seed);
+            return;
+        }
         Net net = new Net(config, seed);
         if (o.containsKey("evaluate")) {
             net.initFrom(Path.of(o.get("evaluate")));
             System.out.println("evaluating " + o.get("evaluate") + " on the held-out items");
-            evaluate(net, test, pad, seed);
+            MetaEval.evaluate(net, test, pad, seed);
             return;
         }
-        net.initFrom(grm);
+        net.initFrom(o.containsKey("from") ? Path.of(o.get("from")) : grm);
         Random rnd = new Random(seed + 1);
         List<List<Item>> plan = new ArrayList<>();
         for (int e = 0; e < epochs; e++) plan.add(epoch(train, unanimous, rnd));
@@ -138,8 +156,10 @@ final class MetaTrain {
                     }
                 }
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor[] t = tensors(batch, pad);
-                    Tensor loss = loss(net.classify(net.hidden(t[0]), t[1]), t[2], pairMask(batch, group), pairwise);
+                    Tensor[] t = tensors(batch, pad, check, carry);
+                    Tensor states = net.hidden(t[0]);
+                    Tensor loss = loss(net.classify(states, t[1]), t[2], pairMask(batch, group), pairwise);
+                    if (process > 0) loss = loss.add(ProcessLabels.loss(net.scores(states), t[3], t[4]).mul(new Scalar(process)));
                     double l = loss.item_float();
                     loss.backward();
                     net.step(step, lr * Train.schedule(step, steps), 0.1, 1.0);
@@ -150,7 +170,7 @@ final class MetaTrain {
                 Train.progress(step, steps, 0, ema, tokens / secs, secs);
             }
             System.out.printf(Locale.ROOT, "%nepoch %d of %d, on the %d held-out items:%n", e + 1, epochs, test.size());
-            Map<String, String> record = evaluate(net, test, pad, seed);
+            Map<String, String> record = MetaEval.evaluate(net, test, pad, seed);
             record.put("epochs", (e + 1) + " of " + epochs);
             record.put("steps", Integer.toString(step));
             publish(net, grm, out, record, o, collects, items.size(), n, trusted, pad);
@@ -164,7 +184,7 @@ final class MetaTrain {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", o.getOrDefault("seed", "12"));
         record.putAll(evaluation);
-        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "unanimous", "synthetic", "held-out"}) {
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out"}) {
             if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
         }
         record.put("items", Integer.toString(items));
@@ -220,7 +240,7 @@ final class MetaTrain {
      * one {@link Critiques.Slip} each (a column's digit off by one or two, everything after consistent with it: the
      * mistakes the GRM makes). A slipped judgment is untrusted, a right one trusted.
      */
-    static List<Item> synthetic(int groups, long seed, PromptCodec codec) {
+    static List<Item> synthetic(int groups, long seed, PromptCodec codec, boolean[] digits) {
         PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
         Random rnd = new Random(seed);
         List<Item> out = new ArrayList<>();
@@ -236,7 +256,9 @@ final class MetaTrain {
                 Critiques.Judged j = Critiques.judge(item, order, rnd, slip);
                 String user = metaTemplate.render(conv, presented, List.of(), j.text());
                 int[] scores = JudgmentParser.defaults().parse(j.text(), n).scores();
-                samples.add(new Sample(codec.encodeUserTurn(user, false), !j.slipped(), true, scores));
+                int[] tokens = codec.encodeUserTurn(user, false);
+                samples.add(new Sample(tokens, !j.slipped(), true, scores,
+                        ProcessLabels.labels(codec, metaTemplate, conv, presented, item, order, j.text(), tokens, !j.slipped(), digits), j.slipped()));
             }
             out.add(new Item("synthetic/" + g, n, samples));
         }
@@ -244,7 +266,7 @@ final class MetaTrain {
     }
 
     /** Reads collect's accepted and rejected samples from each directory, grouped by item id. */
-    static List<Item> read(PromptCodec codec, List<Path> collects) throws IOException {
+    static List<Item> read(PromptCodec codec, List<Path> collects, boolean[] digits) throws IOException {
         PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
         Map<String, Item> byId = new LinkedHashMap<>();
         for (Path collect : collects) {
@@ -254,12 +276,25 @@ final class MetaTrain {
                         JsonNode j = JSON.readTree(line);
                         List<Turn> turns = new ArrayList<>();
                         for (JsonNode t : j.get("conversation")) turns.add(new Turn(t.get("role").asText(), t.get("content").asText()));
-                        List<String> presented = new ArrayList<>();
-                        for (JsonNode i : j.get("order")) presented.add(j.get("responses").get(i.asInt()).asText());
-                        String user = metaTemplate.render(new Conversation(turns), presented, List.of(), j.get("text").asText());
+                        List<String> responses = new ArrayList<>(), presented = new ArrayList<>();
+                        for (JsonNode x : j.get("responses")) responses.add(x.asText());
+                        int[] order = new int[j.get("order").size()];
+                        for (int i = 0; i < order.length; i++) presented.add(responses.get(order[i] = j.get("order").get(i).asInt()));
+                        Conversation conv = new Conversation(turns);
+                        String text = j.get("text").asText();
+                        int[] tokens = codec.encodeUserTurn(metaTemplate.render(conv, presented, List.of(), text), false);
                         int[] scores = new int[j.get("scores").size()];
                         for (int i = 0; i < scores.length; i++) scores[i] = j.get("scores").get(i).asInt();
-                        Sample s = new Sample(codec.encodeUserTurn(user, false), file.startsWith("accepted"), j.get("valid").asBoolean(), scores);
+                        boolean trusted = file.startsWith("accepted");
+                        ArithmeticTask.Item item = turns.size() == 1 ? ProcessLabels.item(turns.get(0).content(), responses) : null;
+                        byte[] process = new byte[tokens.length];
+                        Arrays.fill(process, ProcessLabels.NONE);
+                        boolean departs = false;
+                        if (item != null) {
+                            process = ProcessLabels.labels(codec, metaTemplate, conv, presented, item, order, text, tokens, trusted, digits);
+                            departs = ProcessLabels.departs(item, order, text);
+                        }
+                        Sample s = new Sample(tokens, trusted, j.get("valid").asBoolean(), scores, process, departs);
                         String id = collect.getFileName() + "/" + j.get("id").asText();
                         byId.computeIfAbsent(id, k -> new Item(k, j.get("responses").size(), new ArrayList<>())).samples.add(s);
                     }
@@ -270,67 +305,29 @@ final class MetaTrain {
     }
 
     /**
-     * Scores every held-out sample and prints what a server would make of them: sample accuracy, the share of
-     * (trusted, untrusted) pairs within an item that the meta-RM orders right, and Voting@k against MetaRM@k.
+     * Right-padded inputs [B, T], each sequence's last-token flat index [B], labels [B], process labels [B, T] and
+     * their weights ({@link ProcessLabels#weights}) [B, T].
      */
-    static Map<String, String> evaluate(Net net, List<Item> test, int pad, long seed) {
-        List<VotingCurves.ItemDraws> draws = new ArrayList<>();
-        long right = 0, total = 0, pairsRight = 0, pairs = 0;
-        try (NoGradGuard g = new NoGradGuard()) {
-            for (Item it : test) {
-                float[] v = new float[it.samples.size()];
-                for (int from = 0; from < v.length; from += 16) {
-                    List<Sample> part = it.samples.subList(from, Math.min(v.length, from + 16));
-                    try (PointerScope scope = new PointerScope()) {
-                        Tensor[] t = tensors(part, pad);
-                        Tensor s = net.classify(net.hidden(t[0]), t[1]).contiguous();
-                        float[] chunk = new float[part.size()];
-                        s.data_ptr_float().get(chunk);
-                        System.arraycopy(chunk, 0, v, from, chunk.length);
-                    }
-                }
-                List<VotingCurves.Draw> d = new ArrayList<>();
-                for (int i = 0; i < v.length; i++) {
-                    Sample s = it.samples.get(i);
-                    if ((v[i] > 0) == s.trusted) right++;
-                    total++;
-                    for (int j = 0; j < v.length; j++) {
-                        if (s.trusted && !it.samples.get(j).trusted) {
-                            pairs++;
-                            if (v[i] > v[j]) pairsRight++;
-                        }
-                    }
-                    d.add(new VotingCurves.Draw(s.valid, s.valid ? s.scores : new int[0], v[i]));
-                }
-                draws.add(new VotingCurves.ItemDraws(d, 0, it.responses));
-            }
-        }
-        Map<String, String> record = new LinkedHashMap<>();
-        System.out.printf(Locale.ROOT, "  samples classified right at score > 0: %.4f; within-item (trusted, untrusted) pairs ordered right: %.4f (%d pairs)%n", (double) right / total,
-                pairs == 0 ? Double.NaN : (double) pairsRight / pairs, pairs);
-        record.put("held_out_accuracy_at_0", String.format(Locale.ROOT, "%.4f", (double) right / total));
-        record.put("held_out_pair_accuracy", String.format(Locale.ROOT, "%.4f", pairs == 0 ? Double.NaN : (double) pairsRight / pairs));
-        for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
-            System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
-            record.put("held_out_voting_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.voting()));
-            record.put("held_out_meta_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.meta()));
-        }
-        return record;
+    static Tensor[] tensors(List<Sample> part, int pad) {
+        return tensors(part, pad, 2, 2);
     }
 
-    /** Right-padded inputs [B, T], each sequence's last-token flat index [B], labels [B]. */
-    static Tensor[] tensors(List<Sample> part, int pad) {
+    static Tensor[] tensors(List<Sample> part, int pad, double check, double carry) {
         int t = 0;
         for (Sample s : part) t = Math.max(t, s.tokens.length);
         int b = part.size();
         long[] in = new long[b * t], last = new long[b];
-        float[] y = new float[b];
+        float[] y = new float[b], py = new float[b * t];
         for (int k = 0; k < b; k++) {
             int[] s = part.get(k).tokens;
-            for (int j = 0; j < t; j++) in[k * t + j] = j < s.length ? s[j] : pad;
+            byte[] p = part.get(k).process;
+            for (int j = 0; j < t; j++) {
+                in[k * t + j] = j < s.length ? s[j] : pad;
+                if (j < s.length && ProcessLabels.right(p[j])) py[k * t + j] = 1;
+            }
             last[k] = (long) k * t + s.length - 1;
             y[k] = part.get(k).trusted ? 1f : 0f;
         }
-        return new Tensor[] {Net.longs(in, b, t), Net.longs(last, b), Net.floats(y, b)};
+        return new Tensor[] {Net.longs(in, b, t), Net.longs(last, b), Net.floats(y, b), Net.floats(py, b, t), Net.floats(ProcessLabels.weights(part, t, check, carry), b, t)};
     }
 }

@@ -150,6 +150,11 @@ final class Net {
         return flat.index_select(0, lastIndex).matmul(p("score.weight").t()).view(-1);
     }
 
+    /** The classifier's score at every token [B, T] (the server reads only the last one; training reads them all). */
+    Tensor scores(Tensor states) {
+        return states.matmul(p("score.weight").t()).squeeze(-1);
+    }
+
     /** Clips the gradient norm to {@code maxNorm}, then one AdamW step; returns the norm before clipping. */
     double step(int stepNumber, double lr, double weightDecay, double maxNorm) {
         TensorVector all = new TensorVector();

@@ -15,8 +15,11 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 import dev.principia.cli.ArithmeticTask;
+import dev.principia.grm.Conversation;
 import dev.principia.grm.JudgmentParser;
+import dev.principia.grm.PromptCodec;
 import dev.principia.grm.PromptTemplate;
+import dev.principia.grm.Turn;
 import dev.principia.model.ChatTemplate;
 import dev.principia.model.DType;
 import dev.principia.model.ModelConfig;
@@ -33,7 +36,8 @@ import dev.principia.model.Tokenizer;
  *       against, gives the logits (and the classifier's score) the torch model computed: training and serving
  *       mean the same network;</li>
  *   <li>the meta-RM's loss (BCE plus the within-item pairwise term) matches a float64 reference, and its synthetic
- *       slipped judgments parse and state a wrong result.</li>
+ *       slipped judgments parse and state a wrong result;</li>
+ *   <li>the meta-RM's process labels turn from 1 to 0 exactly at a slipped digit.</li>
  * </ul>
  */
 final class Selftest {
@@ -144,6 +148,7 @@ final class Selftest {
         System.out.printf("selftest: exported meta-RM score %.5f vs reference %.5f: ok%n", score, refScore);
         metaLoss();
         slips();
+        processLabels(tok, chat);
         System.out.println("selftest passed");
     }
 
@@ -167,6 +172,69 @@ final class Selftest {
         System.out.printf("selftest: %d of 2000 slipped judgments parse and state a wrong result: ok%n", slipped);
     }
 
+    /**
+     * {@link ProcessLabels} reads every query form back into the item it came from; a right judgment is labelled 1
+     * (digits {@code RIGHT_DIGIT}) from its first token to its scores; a slipped one as the right one up to the token
+     * of the slipped digit (the first token where it departs from the right judgment), {@code SLIP} there, 0 after it
+     * to its scores.
+     */
+    private static void processLabels(Path tok, ChatTemplate chat) throws Exception {
+        PromptTemplate meta = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        Random rnd = new Random(13);
+        int slipped = 0;
+        try (Tokenizer t = Tokenizer.load(tok.resolve("tokenizer.json"))) {
+            PromptCodec codec = PromptCodec.of(t, chat);
+            boolean[] digits = ProcessLabels.digits(t, 1024);
+            for (int i = 0; i < 400; i++) {
+                ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
+                check(item.equals(ProcessLabels.item(item.query(), item.responses())), "item read back from " + item.query() + " " + item.responses());
+                int[] order = Train.order(item.responses().size(), rnd);
+                List<String> presented = Train.presented(item, order);
+                Conversation conv = Conversation.of(new Turn(Turn.USER, item.query()));
+                String right = Critiques.judge(item, order, rnd);
+                int[] rightTokens = codec.encodeUserTurn(meta.render(conv, presented, List.of(), right), false);
+                byte[] r = ProcessLabels.labels(codec, meta, conv, presented, item, order, right, rightTokens, true, digits);
+                int first = indexOf(r, (byte) 1), scores = Math.max(lastIndexOf(r, (byte) 1), lastIndexOf(r, ProcessLabels.RIGHT_DIGIT)) + 1;
+                check(indexOf(r, (byte) 0) < 0 && indexOf(r, ProcessLabels.SLIP) < 0 && !ProcessLabels.departs(item, order, right),
+                        "a right judgment never departs: " + right);
+                for (int k = first; k < scores; k++) {
+                    boolean digit = t.decode(new int[] {rightTokens[k]}).matches("\\d");
+                    check(r[k] == (digit ? ProcessLabels.RIGHT_DIGIT : 1), "right label at " + k + " of " + right);
+                }
+                check(t.decode(java.util.Arrays.copyOfRange(rightTokens, first, rightTokens.length)).strip().startsWith("Principles:"),
+                        "labels start at the judgment: " + right);
+                check(t.decode(java.util.Arrays.copyOfRange(rightTokens, scores, rightTokens.length)).strip().startsWith("Scores:"),
+                        "labels end at the scores: " + right);
+                Critiques.Judged j = Critiques.judge(item, order, rnd, new Critiques.Slip(rnd.nextInt(4), rnd.nextBoolean() ? 1 : -1));
+                if (!j.slipped()) continue;
+                slipped++;
+                int[] tokens = codec.encodeUserTurn(meta.render(conv, presented, List.of(), j.text()), false);
+                byte[] l = ProcessLabels.labels(codec, meta, conv, presented, item, order, j.text(), tokens, false, digits);
+                int zero = indexOf(l, ProcessLabels.SLIP);
+                check(ProcessLabels.departs(item, order, j.text()) && zero > first && zero == ProcessLabels.commonPrefix(tokens, rightTokens)
+                        && t.decode(new int[] {tokens[zero]}).matches("\\d"), "the first 0 is the slipped digit: " + j.text());
+                int end = lastIndexOf(l, (byte) 0) + 1;
+                check(t.decode(java.util.Arrays.copyOfRange(tokens, end, tokens.length)).strip().startsWith("Scores:"), "labels end at the scores: " + j.text());
+                for (int k = 0; k < l.length; k++) {
+                    byte want = k < first || k >= end ? ProcessLabels.NONE : k < zero ? r[k] : k == zero ? ProcessLabels.SLIP : 0;
+                    check(l[k] == want, "label at " + k + " of " + j.text());
+                }
+            }
+        }
+        check(slipped > 150, "slips landed in " + slipped + " of 400 judgments");
+        System.out.printf("selftest: process labels of 400 right and %d slipped judgments: ok%n", slipped);
+    }
+
+    private static int indexOf(byte[] a, byte v) {
+        for (int i = 0; i < a.length; i++) if (a[i] == v) return i;
+        return -1;
+    }
+
+    private static int lastIndexOf(byte[] a, byte v) {
+        for (int i = a.length - 1; i >= 0; i--) if (a[i] == v) return i;
+        return -1;
+    }
+
     /** The meta-RM's loss (BCE plus the within-item pairwise term) against a float64 reference written out by hand. */
     private static void metaLoss() {
         Random rnd = new Random(5);
@@ -175,7 +243,7 @@ final class Selftest {
         float[] s = new float[10], y = new float[10];
         for (int i = 0; i < 10; i++) {
             boolean trusted = rnd.nextBoolean();
-            batch.add(new MetaTrain.Sample(new int[] {1}, trusted, true, new int[] {9}));
+            batch.add(new MetaTrain.Sample(new int[] {1}, trusted, true, new int[] {9}, new byte[] {ProcessLabels.NONE}, false));
             group.add(i / 4);
             s[i] = (float) rnd.nextGaussian() * 2;
             y[i] = trusted ? 1 : 0;
@@ -201,6 +269,43 @@ final class Selftest {
         }
         check(pairs > 0 && Math.abs(got - want) < 1e-5 * Math.max(1, want), "meta-RM loss " + got + " vs reference " + want + " (" + pairs + " pairs)");
         System.out.printf("selftest: meta-RM loss (BCE + within-item pairs, %d pairs) %.6f vs reference %.6f: ok%n", pairs, got, want);
+        float[] ps = new float[24], py = new float[24], pm = new float[24];
+        double sum = 0, weights = 0;
+        int counted = 0;
+        for (int i = 0; i < 24; i++) {
+            ps[i] = (float) rnd.nextGaussian() * 3;
+            py[i] = rnd.nextBoolean() ? 1 : 0;
+            pm[i] = rnd.nextInt(3) == 0 ? 0 : rnd.nextFloat();
+            if (pm[i] > 0) {
+                double p = 1 / (1 + Math.exp(-ps[i]));
+                sum += -pm[i] * (py[i] * Math.log(p) + (1 - py[i]) * Math.log(1 - p));
+                weights += pm[i];
+                counted++;
+            }
+        }
+        sum /= weights;
+        double processGot;
+        try (PointerScope scope = new PointerScope()) {
+            processGot = ProcessLabels.loss(Net.floats(ps, 4, 6), Net.floats(py, 4, 6), Net.floats(pm, 4, 6)).item_double();
+        }
+        check(Math.abs(processGot - sum) < 1e-5, "process loss " + processGot + " vs reference " + sum);
+        System.out.printf("selftest: weighted process loss over %d of 24 tokens %.6f vs reference %.6f: ok%n", counted, processGot, sum);
+        byte n = ProcessLabels.NONE, d = ProcessLabels.RIGHT_DIGIT, x = ProcessLabels.SLIP;
+        List<MetaTrain.Sample> labelled = List.of(
+                new MetaTrain.Sample(new int[6], true, true, new int[] {9}, new byte[] {n, 1, d, d, 1, n}, false),
+                new MetaTrain.Sample(new int[6], false, true, new int[] {1}, new byte[] {n, 1, d, x, 0, 0}, true));
+        float[] w = ProcessLabels.weights(labelled, 6, 2, 4);
+        double[] share = new double[5];
+        for (int k = 0; k < 2; k++) {
+            for (int j = 0; j < 6; j++) {
+                byte l = labelled.get(k).process()[j];
+                if (l == n) check(w[k * 6 + j] == 0, "unlabelled tokens weigh nothing");
+                else share[l] += w[k * 6 + j];
+            }
+        }
+        check(Math.abs(share[d] - 1) < 1e-6 && Math.abs(share[x] - 1) < 1e-6 && Math.abs(share[1] - 2) < 1e-6 && Math.abs(share[0] - 2) < 1e-6,
+                "process weight shares " + java.util.Arrays.toString(share));
+        check(Math.abs(ProcessLabels.weights(labelled.subList(0, 1), 6, 2, 4)[2] - 1) < 1e-6, "right digits take the check share alone");
     }
 
     private static float[][] logits(Net net, int[] tokens, int vocab) {

@@ -1,0 +1,205 @@
+package dev.principia.train;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+import dev.principia.benchmark.VotingCurves;
+import dev.principia.grm.Conversation;
+import dev.principia.grm.PromptCodec;
+import dev.principia.grm.PromptTemplate;
+import dev.principia.grm.Turn;
+import dev.principia.model.ChatTemplate;
+import dev.principia.model.ModelConfig;
+import dev.principia.model.Tokenizer;
+
+/** What a meta-RM would do for the server on held-out items, and why: the report {@link MetaTrain} prints per epoch. */
+final class MetaEval {
+    private static final int[] KS = {1, 2, 4, 8, 16};
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private MetaEval() {
+    }
+
+    /**
+     * Scores every held-out sample and prints what a server would make of them: sample accuracy, the share of
+     * (trusted, untrusted) pairs within an item that the meta-RM orders right, and Voting@k against MetaRM@k.
+     */
+    static Map<String, String> evaluate(Net net, List<MetaTrain.Item> test, int pad, long seed) {
+        List<VotingCurves.ItemDraws> draws = new ArrayList<>(), minDraws = new ArrayList<>();
+        long right = 0, total = 0, pairsRight = 0, pairs = 0, departs = 0, caughtAtSlip = 0, okTokens = 0, okPositive = 0, after = 0, afterNegative = 0;
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (MetaTrain.Item it : test) {
+                float[] v = new float[it.samples().size()], minimum = new float[v.length];
+                for (int from = 0; from < v.length; from += 16) {
+                    List<MetaTrain.Sample> part = it.samples().subList(from, Math.min(v.length, from + 16));
+                    try (PointerScope scope = new PointerScope()) {
+                        Tensor[] t = MetaTrain.tensors(part, pad);
+                        Tensor states = net.hidden(t[0]);
+                        Tensor s = net.classify(states, t[1]).contiguous();
+                        float[] chunk = new float[part.size()];
+                        s.data_ptr_float().get(chunk);
+                        System.arraycopy(chunk, 0, v, from, chunk.length);
+                        int len = (int) t[0].size(1);
+                        float[] all = new float[part.size() * len];
+                        net.scores(states).contiguous().data_ptr_float().get(all);
+                        for (int k = 0; k < part.size(); k++) {
+                            byte[] p = part.get(k).process();
+                            float min = Float.POSITIVE_INFINITY;
+                            boolean judgment = false;
+                            for (int j = 0; j < p.length; j++) {
+                                judgment |= p[j] != ProcessLabels.NONE;
+                                if (judgment) min = Math.min(min, all[k * len + j]);
+                                if (p[j] == 0) {
+                                    after++;
+                                    if (all[k * len + j] < 0) afterNegative++;
+                                }
+                                if (p[j] == ProcessLabels.RIGHT_DIGIT) {
+                                    okTokens++;
+                                    if (all[k * len + j] > 0) okPositive++;
+                                } else if (p[j] == ProcessLabels.SLIP) {
+                                    departs++;
+                                    if (all[k * len + j] < 0) caughtAtSlip++;
+                                }
+                            }
+                            minimum[from + k] = judgment ? min : chunk[k];
+                        }
+                    }
+                }
+                List<VotingCurves.Draw> d = new ArrayList<>(), dm = new ArrayList<>();
+                for (int i = 0; i < v.length; i++) {
+                    MetaTrain.Sample s = it.samples().get(i);
+                    if ((v[i] > 0) == s.trusted()) right++;
+                    total++;
+                    for (int j = 0; j < v.length; j++) {
+                        if (s.trusted() && !it.samples().get(j).trusted()) {
+                            pairs++;
+                            if (v[i] > v[j]) pairsRight++;
+                        }
+                    }
+                    d.add(new VotingCurves.Draw(s.valid(), s.valid() ? s.scores() : new int[0], v[i]));
+                    dm.add(new VotingCurves.Draw(s.valid(), s.valid() ? s.scores() : new int[0], minimum[i]));
+                }
+                draws.add(new VotingCurves.ItemDraws(d, 0, it.responses()));
+                minDraws.add(new VotingCurves.ItemDraws(dm, 0, it.responses()));
+            }
+        }
+        Map<String, String> record = new LinkedHashMap<>();
+        System.out.printf(Locale.ROOT, "  samples classified right at score > 0: %.4f; within-item (trusted, untrusted) pairs ordered right: %.4f (%d pairs)%n", (double) right / total,
+                pairs == 0 ? Double.NaN : (double) pairsRight / pairs, pairs);
+        if (departs > 0) {
+            System.out.printf(Locale.ROOT, "  process: score < 0 at the slip of %.4f of %d untrusted samples that depart; > 0 at %.4f of right-so-far digits%n",
+                    (double) caughtAtSlip / departs, departs, (double) okPositive / Math.max(1, okTokens));
+            System.out.printf(Locale.ROOT, "  process: score < 0 at %.4f of the tokens after a slip; the minimum over the judgment's tokens, were it the score, would give",
+                    (double) afterNegative / Math.max(1, after));
+            for (VotingCurves.Point p : VotingCurves.curve(minDraws, KS, seed)) System.out.printf(Locale.ROOT, " MetaRM@%d %.1f %%", p.k(), 100 * p.meta());
+            System.out.println();
+            record.put("held_out_caught_at_slip", String.format(Locale.ROOT, "%.4f", (double) caughtAtSlip / departs));
+        }
+        record.put("held_out_accuracy_at_0", String.format(Locale.ROOT, "%.4f", (double) right / total));
+        record.put("held_out_pair_accuracy", String.format(Locale.ROOT, "%.4f", pairs == 0 ? Double.NaN : (double) pairsRight / pairs));
+        for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
+            System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
+            record.put("held_out_voting_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.voting()));
+            record.put("held_out_meta_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.meta()));
+        }
+        return record;
+    }
+
+    /**
+     * The GRM's own surprise as a meta score, for comparison: each held-out sample scored by the sum of the GRM's
+     * log-probabilities of the digits its working wrote (its own prompt, as the server sampled it). Prints the share
+     * of within-item pairs that orders right, and MetaRM@k with it. A meta-RM that only reads what the GRM believes
+     * can do no better than this.
+     */
+    static void grmSurprise(Path grm, List<Path> collects, List<MetaTrain.Item> test, long seed) throws IOException {
+        Set<String> held = new HashSet<>();
+        for (MetaTrain.Item it : test) held.add(it.id());
+        Map<String, List<JsonNode>> raw = new HashMap<>();
+        for (Path c : collects) {
+            for (String f : new String[] {"accepted.jsonl", "rejected.jsonl"}) {
+                try (BufferedReader r = Files.newBufferedReader(c.resolve(f))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        JsonNode j = JSON.readTree(line);
+                        String id = c.getFileName() + "/" + j.get("id").asText();
+                        if (held.contains(id)) raw.computeIfAbsent(id, k -> new ArrayList<>()).add(((ObjectNode) j).put("trusted", f.startsWith("accepted")));
+                    }
+                }
+            }
+        }
+        ModelConfig config = ModelConfig.read(grm);
+        Net net = new Net(config, seed);
+        net.initFrom(grm);
+        PromptTemplate template = PromptTemplate.loadDefault();
+        List<VotingCurves.ItemDraws> draws = new ArrayList<>();
+        long pairs = 0, pairsRight = 0;
+        int vocab = config.vocabSize();
+        try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json")); NoGradGuard g = new NoGradGuard()) {
+            PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
+            boolean[] digit = ProcessLabels.digits(tokenizer, vocab);
+            for (MetaTrain.Item it : test) {
+                List<JsonNode> samples = raw.get(it.id());
+                float[] v = new float[samples.size()];
+                List<VotingCurves.Draw> d = new ArrayList<>();
+                for (int i = 0; i < v.length; i++) {
+                    JsonNode j = samples.get(i);
+                    List<Turn> turns = new ArrayList<>();
+                    for (JsonNode t : j.get("conversation")) turns.add(new Turn(t.get("role").asText(), t.get("content").asText()));
+                    List<String> presented = new ArrayList<>();
+                    for (JsonNode o : j.get("order")) presented.add(j.get("responses").get(o.asInt()).asText());
+                    String text = j.get("text").asText();
+                    int cut = text.indexOf("Scores:");
+                    int[] prompt = codec.encodeUserTurn(template.render(new Conversation(turns), presented), true);
+                    int[] body = tokenizer.encode(text);
+                    int working = Math.min(body.length, tokenizer.encode(cut < 0 ? text : text.substring(0, cut)).length);
+                    long[] ids = new long[prompt.length + body.length];
+                    for (int k = 0; k < ids.length; k++) ids[k] = k < prompt.length ? prompt[k] : body[k - prompt.length];
+                    try (PointerScope scope = new PointerScope()) {
+                        Tensor lp = torch.log_softmax(net.logits(net.hidden(Net.longs(ids, 1, ids.length))), -1).contiguous();
+                        float[] flat = new float[ids.length * vocab];
+                        lp.data_ptr_float().get(flat);
+                        for (int k = 0; k < working; k++) {
+                            int pos = prompt.length + k;
+                            if (digit[(int) ids[pos]]) v[i] += flat[(pos - 1) * vocab + (int) ids[pos]];
+                        }
+                    }
+                    int[] scores = new int[j.get("scores").size()];
+                    for (int k = 0; k < scores.length; k++) scores[k] = j.get("scores").get(k).asInt();
+                    boolean valid = j.get("valid").asBoolean();
+                    d.add(new VotingCurves.Draw(valid, valid ? scores : new int[0], v[i]));
+                }
+                for (int a = 0; a < v.length; a++) {
+                    for (int b = 0; b < v.length; b++) {
+                        if (samples.get(a).get("trusted").asBoolean() && !samples.get(b).get("trusted").asBoolean()) {
+                            pairs++;
+                            if (v[a] > v[b]) pairsRight++;
+                        }
+                    }
+                }
+                draws.add(new VotingCurves.ItemDraws(d, 0, it.responses()));
+            }
+        }
+        System.out.printf(Locale.ROOT, "the GRM's log-probability of its working's digits as the meta score, on the %d held-out items:%n", test.size());
+        System.out.printf(Locale.ROOT, "  within-item (trusted, untrusted) pairs ordered right: %.4f (%d pairs)%n", (double) pairsRight / Math.max(1, pairs), pairs);
+        for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
+            System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
+        }
+    }
+}
