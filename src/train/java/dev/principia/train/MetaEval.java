@@ -1,8 +1,6 @@
 package dev.principia.train;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,19 +11,14 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 import dev.principia.benchmark.VotingCurves;
-import dev.principia.grm.Conversation;
 import dev.principia.grm.PromptCodec;
 import dev.principia.grm.PromptTemplate;
-import dev.principia.grm.Turn;
 import dev.principia.model.ChatTemplate;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.Tokenizer;
@@ -33,7 +26,6 @@ import dev.principia.model.Tokenizer;
 /** What a meta-RM would do for the server on held-out items, and why: the report {@link MetaTrain} prints per epoch. */
 final class MetaEval {
     private static final int[] KS = {1, 2, 4, 8, 16};
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private MetaEval() {
     }
@@ -129,21 +121,11 @@ final class MetaEval {
      * of within-item pairs that orders right, and MetaRM@k with it. A meta-RM that only reads what the GRM believes
      * can do no better than this.
      */
-    static void grmSurprise(Path grm, List<Path> collects, List<MetaTrain.Item> test, long seed) throws IOException {
+    static void grmSurprise(Path grm, List<MetaTrain.Collected> collected, List<MetaTrain.Item> test, long seed) throws IOException {
         Set<String> held = new HashSet<>();
         for (MetaTrain.Item it : test) held.add(it.id());
-        Map<String, List<JsonNode>> raw = new HashMap<>();
-        for (Path c : collects) {
-            for (String f : new String[] {"accepted.jsonl", "rejected.jsonl"}) {
-                try (BufferedReader r = Files.newBufferedReader(c.resolve(f))) {
-                    for (String line; (line = r.readLine()) != null; ) {
-                        JsonNode j = JSON.readTree(line);
-                        String id = c.getFileName() + "/" + j.get("id").asText();
-                        if (held.contains(id)) raw.computeIfAbsent(id, k -> new ArrayList<>()).add(((ObjectNode) j).put("trusted", f.startsWith("accepted")));
-                    }
-                }
-            }
-        }
+        Map<String, List<MetaTrain.Collected>> raw = new HashMap<>();
+        for (MetaTrain.Collected c : collected) if (held.contains(c.id())) raw.computeIfAbsent(c.id(), k -> new ArrayList<>()).add(c);
         ModelConfig config = ModelConfig.read(grm);
         Net net = new Net(config, seed);
         net.initFrom(grm);
@@ -155,20 +137,15 @@ final class MetaEval {
             PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
             boolean[] digit = ProcessLabels.digits(tokenizer, vocab);
             for (MetaTrain.Item it : test) {
-                List<JsonNode> samples = raw.get(it.id());
+                List<MetaTrain.Collected> samples = raw.get(it.id());
                 float[] v = new float[samples.size()];
                 List<VotingCurves.Draw> d = new ArrayList<>();
                 for (int i = 0; i < v.length; i++) {
-                    JsonNode j = samples.get(i);
-                    List<Turn> turns = new ArrayList<>();
-                    for (JsonNode t : j.get("conversation")) turns.add(new Turn(t.get("role").asText(), t.get("content").asText()));
-                    List<String> presented = new ArrayList<>();
-                    for (JsonNode o : j.get("order")) presented.add(j.get("responses").get(o.asInt()).asText());
-                    String text = j.get("text").asText();
-                    int cut = text.indexOf("Scores:");
-                    int[] prompt = codec.encodeUserTurn(template.render(new Conversation(turns), presented), true);
-                    int[] body = tokenizer.encode(text);
-                    int working = Math.min(body.length, tokenizer.encode(cut < 0 ? text : text.substring(0, cut)).length);
+                    MetaTrain.Collected c = samples.get(i);
+                    int cut = c.text().indexOf("Scores:");
+                    int[] prompt = codec.encodeUserTurn(template.render(c.conversation(), c.presented()), true);
+                    int[] body = tokenizer.encode(c.text());
+                    int working = Math.min(body.length, tokenizer.encode(cut < 0 ? c.text() : c.text().substring(0, cut)).length);
                     long[] ids = new long[prompt.length + body.length];
                     for (int k = 0; k < ids.length; k++) ids[k] = k < prompt.length ? prompt[k] : body[k - prompt.length];
                     try (PointerScope scope = new PointerScope()) {
@@ -180,14 +157,11 @@ final class MetaEval {
                             if (digit[(int) ids[pos]]) v[i] += flat[(pos - 1) * vocab + (int) ids[pos]];
                         }
                     }
-                    int[] scores = new int[j.get("scores").size()];
-                    for (int k = 0; k < scores.length; k++) scores[k] = j.get("scores").get(k).asInt();
-                    boolean valid = j.get("valid").asBoolean();
-                    d.add(new VotingCurves.Draw(valid, valid ? scores : new int[0], v[i]));
+                    d.add(new VotingCurves.Draw(c.valid(), c.valid() ? c.scores() : new int[0], v[i]));
                 }
                 for (int a = 0; a < v.length; a++) {
                     for (int b = 0; b < v.length; b++) {
-                        if (samples.get(a).get("trusted").asBoolean() && !samples.get(b).get("trusted").asBoolean()) {
+                        if (samples.get(a).trusted() && !samples.get(b).trusted()) {
                             pairs++;
                             if (v[a] > v[b]) pairsRight++;
                         }

@@ -94,10 +94,12 @@ final class MetaTrain {
                 causal.eosTokenIds().get(0), pad, true, causal.maxPositionEmbeddings())));
         int syntheticGroups = Integer.parseInt(o.getOrDefault("synthetic", "0"));
         List<Item> items, synthetic;
+        List<Collected> records;
         try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"))) {
             PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
             boolean[] digits = ProcessLabels.digits(tokenizer, config.vocabSize());
-            items = read(codec, collects, digits);
+            records = collected(collects);
+            items = read(codec, records, digits);
             synthetic = synthetic(syntheticGroups, seed + 2, codec, digits);
         }
         Collections.shuffle(items, new Random(seed));
@@ -122,7 +124,7 @@ final class MetaTrain {
                 100.0 * slipUntrusted / Math.max(1, n - trusted), 100.0 * slipTrusted / Math.max(1, trusted));
 
         if (o.containsKey("grm-surprise")) {
-            MetaEval.grmSurprise(Path.of(o.get("grm-surprise")), collects, test, seed);
+            MetaEval.grmSurprise(Path.of(o.get("grm-surprise")), records, test, seed);
             return;
         }
         Net net = new Net(config, seed);
@@ -257,18 +259,22 @@ final class MetaTrain {
                 String user = metaTemplate.render(conv, presented, List.of(), j.text());
                 int[] scores = JudgmentParser.defaults().parse(j.text(), n).scores();
                 int[] tokens = codec.encodeUserTurn(user, false);
-                samples.add(new Sample(tokens, !j.slipped(), true, scores,
-                        ProcessLabels.labels(codec, metaTemplate, conv, presented, item, order, j.text(), tokens, !j.slipped(), digits), j.slipped()));
+                ProcessLabels.Labels l = ProcessLabels.labels(codec, metaTemplate, conv, presented, item, order, j.text(), tokens, !j.slipped(), digits);
+                samples.add(new Sample(tokens, !j.slipped(), true, scores, l.perToken(), l.departs()));
             }
             out.add(new Item("synthetic/" + g, n, samples));
         }
         return out;
     }
 
-    /** Reads collect's accepted and rejected samples from each directory, grouped by item id. */
-    static List<Item> read(PromptCodec codec, List<Path> collects, boolean[] digits) throws IOException {
-        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
-        Map<String, Item> byId = new LinkedHashMap<>();
+    /** One sample as {@code principia collect} wrote it; {@code id} is the collect directory's name + "/" + the item's id. */
+    record Collected(String id, Conversation conversation, List<String> responses, int[] order, List<String> presented, String text,
+                     int[] scores, boolean valid, boolean trusted) {
+    }
+
+    /** Reads collect's accepted (trusted) and rejected samples from each directory. */
+    static List<Collected> collected(List<Path> collects) throws IOException {
+        List<Collected> out = new ArrayList<>();
         for (Path collect : collects) {
             for (String file : new String[] {"accepted.jsonl", "rejected.jsonl"}) {
                 try (BufferedReader r = Files.newBufferedReader(collect.resolve(file))) {
@@ -280,26 +286,29 @@ final class MetaTrain {
                         for (JsonNode x : j.get("responses")) responses.add(x.asText());
                         int[] order = new int[j.get("order").size()];
                         for (int i = 0; i < order.length; i++) presented.add(responses.get(order[i] = j.get("order").get(i).asInt()));
-                        Conversation conv = new Conversation(turns);
-                        String text = j.get("text").asText();
-                        int[] tokens = codec.encodeUserTurn(metaTemplate.render(conv, presented, List.of(), text), false);
                         int[] scores = new int[j.get("scores").size()];
                         for (int i = 0; i < scores.length; i++) scores[i] = j.get("scores").get(i).asInt();
-                        boolean trusted = file.startsWith("accepted");
-                        ArithmeticTask.Item item = turns.size() == 1 ? ProcessLabels.item(turns.get(0).content(), responses) : null;
-                        byte[] process = new byte[tokens.length];
-                        Arrays.fill(process, ProcessLabels.NONE);
-                        boolean departs = false;
-                        if (item != null) {
-                            process = ProcessLabels.labels(codec, metaTemplate, conv, presented, item, order, text, tokens, trusted, digits);
-                            departs = ProcessLabels.departs(item, order, text);
-                        }
-                        Sample s = new Sample(tokens, trusted, j.get("valid").asBoolean(), scores, process, departs);
-                        String id = collect.getFileName() + "/" + j.get("id").asText();
-                        byId.computeIfAbsent(id, k -> new Item(k, j.get("responses").size(), new ArrayList<>())).samples.add(s);
+                        out.add(new Collected(collect.getFileName() + "/" + j.get("id").asText(), new Conversation(turns), responses, order,
+                                presented, j.get("text").asText(), scores, j.get("valid").asBoolean(), file.startsWith("accepted")));
                     }
                 }
             }
+        }
+        return out;
+    }
+
+    /** The meta-RM's samples of {@code collected}, grouped by item id. */
+    static List<Item> read(PromptCodec codec, List<Collected> collected, boolean[] digits) {
+        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        Map<String, Item> byId = new LinkedHashMap<>();
+        for (Collected c : collected) {
+            int[] tokens = codec.encodeUserTurn(metaTemplate.render(c.conversation, c.presented, List.of(), c.text), false);
+            List<Turn> turns = c.conversation.turns();
+            ArithmeticTask.Item item = turns.size() == 1 ? ProcessLabels.item(turns.get(0).content(), c.responses) : null;
+            ProcessLabels.Labels l = item == null ? ProcessLabels.Labels.none(tokens.length)
+                    : ProcessLabels.labels(codec, metaTemplate, c.conversation, c.presented, item, c.order, c.text, tokens, c.trusted, digits);
+            Sample s = new Sample(tokens, c.trusted, c.valid, c.scores, l.perToken(), l.departs());
+            byId.computeIfAbsent(c.id, k -> new Item(k, c.responses.size(), new ArrayList<>())).samples.add(s);
         }
         return new ArrayList<>(byId.values());
     }

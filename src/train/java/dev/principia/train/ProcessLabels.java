@@ -85,10 +85,14 @@ final class ProcessLabels {
                 values.indexOf(expected));
     }
 
-    /** Whether {@code judgment}'s principles and critique depart from the right working of {@code item} in {@code order}. */
-    static boolean departs(ArithmeticTask.Item item, int[] order, String judgment) {
-        int scores = judgment.indexOf(SCORES);
-        return !(scores < 0 ? judgment : judgment.substring(0, scores)).equals(rightWorking(item, order));
+    /** Per-token labels, and whether the principles and critique depart from the right working anywhere. */
+    record Labels(byte[] perToken, boolean departs) {
+        /** No labels: a sample that is not one of {@link ArithmeticTask}'s items. */
+        static Labels none(int tokens) {
+            byte[] l = new byte[tokens];
+            Arrays.fill(l, NONE);
+            return new Labels(l, false);
+        }
     }
 
     private static String rightWorking(ArithmeticTask.Item item, int[] order) {
@@ -103,7 +107,7 @@ final class ProcessLabels {
      * which token ids are), {@link #SLIP} at the first token that departs from it and 0 after it, {@link #NONE}
      * elsewhere (and from the departure on when the judgment is trusted anyway: a slip that changed no verdict).
      */
-    static byte[] labels(PromptCodec codec, PromptTemplate metaTemplate, Conversation conversation, List<String> presented,
+    static Labels labels(PromptCodec codec, PromptTemplate metaTemplate, Conversation conversation, List<String> presented,
                          ArithmeticTask.Item item, int[] order, String judgment, int[] tokens, boolean trusted, boolean[] digit) {
         String rightWorking = rightWorking(item, order);
         int scores = judgment.indexOf(SCORES);
@@ -121,7 +125,7 @@ final class ProcessLabels {
             if (slip < 0 || t < slip) labels[t] = tokens[t] < digit.length && digit[tokens[t]] ? RIGHT_DIGIT : 1;
             else if (!trusted) labels[t] = t == slip ? SLIP : 0;
         }
-        return labels;
+        return new Labels(labels, slip >= 0);
     }
 
     private static int[] encode(PromptCodec codec, PromptTemplate metaTemplate, Conversation conversation, List<String> presented,

@@ -193,9 +193,10 @@ final class Selftest {
                 Conversation conv = Conversation.of(new Turn(Turn.USER, item.query()));
                 String right = Critiques.judge(item, order, rnd);
                 int[] rightTokens = codec.encodeUserTurn(meta.render(conv, presented, List.of(), right), false);
-                byte[] r = ProcessLabels.labels(codec, meta, conv, presented, item, order, right, rightTokens, true, digits);
+                ProcessLabels.Labels rl = ProcessLabels.labels(codec, meta, conv, presented, item, order, right, rightTokens, true, digits);
+                byte[] r = rl.perToken();
                 int first = indexOf(r, (byte) 1), scores = Math.max(lastIndexOf(r, (byte) 1), lastIndexOf(r, ProcessLabels.RIGHT_DIGIT)) + 1;
-                check(indexOf(r, (byte) 0) < 0 && indexOf(r, ProcessLabels.SLIP) < 0 && !ProcessLabels.departs(item, order, right),
+                check(indexOf(r, (byte) 0) < 0 && indexOf(r, ProcessLabels.SLIP) < 0 && !rl.departs(),
                         "a right judgment never departs: " + right);
                 for (int k = first; k < scores; k++) {
                     boolean digit = t.decode(new int[] {rightTokens[k]}).matches("\\d");
@@ -209,9 +210,10 @@ final class Selftest {
                 if (!j.slipped()) continue;
                 slipped++;
                 int[] tokens = codec.encodeUserTurn(meta.render(conv, presented, List.of(), j.text()), false);
-                byte[] l = ProcessLabels.labels(codec, meta, conv, presented, item, order, j.text(), tokens, false, digits);
+                ProcessLabels.Labels sl = ProcessLabels.labels(codec, meta, conv, presented, item, order, j.text(), tokens, false, digits);
+                byte[] l = sl.perToken();
                 int zero = indexOf(l, ProcessLabels.SLIP);
-                check(ProcessLabels.departs(item, order, j.text()) && zero > first && zero == ProcessLabels.commonPrefix(tokens, rightTokens)
+                check(sl.departs() && zero > first && zero == ProcessLabels.commonPrefix(tokens, rightTokens)
                         && t.decode(new int[] {tokens[zero]}).matches("\\d"), "the first 0 is the slipped digit: " + j.text());
                 int end = lastIndexOf(l, (byte) 0) + 1;
                 check(t.decode(java.util.Arrays.copyOfRange(tokens, end, tokens.length)).strip().startsWith("Scores:"), "labels end at the scores: " + j.text());
