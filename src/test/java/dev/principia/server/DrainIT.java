@@ -29,7 +29,9 @@ import io.grpc.netty.NettyChannelBuilder;
 /**
  * SIGTERM under load, on the packaged server as a user starts it: 16 meta-guided requests in flight,
  * a drain timeout too short for them, then SIGTERM. Every admitted request is answered exactly once,
- * with a result or UNAVAILABLE (never INTERNAL, never lost), and the JVM exits without a native crash.
+ * with a result or UNAVAILABLE (never INTERNAL, never lost; FAILED_PRECONDITION only when no sample of the request
+ * held a valid score block, which the embedded arithmetic judge may write for these generic requests), and the JVM
+ * exits without a native crash.
  * Before, the meta-RM's ONNX Runtime session was closed under its running thread (SIGSEGV).
  */
 class DrainIT {
@@ -59,7 +61,11 @@ class DrainIT {
                     ok++;
                 } catch (ExecutionException e) {
                     Status status = ((StatusRuntimeException) e.getCause()).getStatus();
-                    assertEquals(Status.Code.UNAVAILABLE, status.getCode(), "cut off by the shutdown: " + status);
+                    // the embedded arithmetic judge writes noise for these generic requests: a request all of whose
+                    // samples lack a valid score block is answered, precisely, with FAILED_PRECONDITION
+                    boolean noValidSample = status.getCode() == Status.Code.FAILED_PRECONDITION
+                            && String.valueOf(status.getDescription()).contains("produced a valid score block");
+                    if (!noValidSample) assertEquals(Status.Code.UNAVAILABLE, status.getCode(), "cut off by the shutdown: " + status);
                     unavailable++;
                 }
             }
