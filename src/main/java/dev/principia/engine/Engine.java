@@ -26,8 +26,9 @@ import dev.principia.backend.BatchResult;
  *
  * <p>Every accepted request's future completes exactly once: with the outputs, or with
  * {@link Outcome#SHUTDOWN} outputs when the engine closes first, or {@link Outcome#FAILED} ones when
- * the backend or the loop fails. A loop error fails the requests in the engine, resets the
- * scheduler and frees every backend slot; the loop keeps serving.
+ * the backend or the loop fails. A failed backend step fails only a sequence that fails again when
+ * recomputed alone (see {@code Scheduler.failStep}). A loop error fails the requests in the engine,
+ * resets the scheduler and frees every backend slot; the loop keeps serving.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());

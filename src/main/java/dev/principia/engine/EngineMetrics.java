@@ -14,6 +14,7 @@ public final class EngineMetrics {
     final LongAdder preemptions = new LongAdder();
     final LongAdder abortedRequests = new LongAdder();
     final LongAdder failedSteps = new LongAdder();
+    final LongAdder retriedSequences = new LongAdder();
     final LongAdder rejectedRequests = new LongAdder();
     final LongAdder loopErrors = new LongAdder();
 
@@ -47,6 +48,11 @@ public final class EngineMetrics {
     /** Steps that failed in any way: a backend error (execute or KV copy) or a loop error during the step. */
     public long failedSteps() {
         return failedSteps.sum();
+    }
+
+    /** Sequences of failed steps sent back to be recomputed alone (each time they failed in a batch). */
+    public long retriedSequences() {
+        return retriedSequences.sum();
     }
 
     public long rejectedRequests() {

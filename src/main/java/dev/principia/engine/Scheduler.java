@@ -27,6 +27,10 @@ import dev.principia.backend.BatchResult;
  * copy. There are no reference counts: a sequence frees its slot the moment it finishes or is
  * preempted; forks of it pick another running sibling, wait for its recompute, or compute themselves.
  *
+ * <p>A failed backend step leaves its sequences' KV undefined. Each of them is recomputed in a step of
+ * its own before it joins a batch again, so a fault that one sequence causes fails only that sequence
+ * (when it fails again alone) and a transient fault fails none; see {@link #failStep}.
+ *
  * <p>Engine thread only.
  */
 final class Scheduler {
@@ -41,6 +45,10 @@ final class Scheduler {
     private final KvCacheManager kv;
     private final EngineMetrics metrics;
     private final TreeSet<Sequence> waiting = new TreeSet<>(ORDER);
+    /** Waiting sequences of failed steps, to be recomputed alone one after another (a subset of {@code waiting}). */
+    private final TreeSet<Sequence> suspects = new TreeSet<>(ORDER);
+    /** The suspect being recomputed, alone in every step until it has caught up; null when none. */
+    private Sequence recomputing;
     private final List<Sequence> running = new ArrayList<>();
     private final List<Integer> pendingFrees = new ArrayList<>();
     private final List<RequestState> finishedRequests = new ArrayList<>();
@@ -90,6 +98,11 @@ final class Scheduler {
     }
 
     SchedulerOutput schedule() {
+        if (recomputing == null) startRecompute();
+        if (recomputing != null) {
+            int n = Math.min(recomputing.numUncomputed(), config.maxNumBatchedTokens());
+            return new SchedulerOutput(List.of(), List.of(new SchedulerOutput.Scheduled(recomputing, n)));
+        }
         int tokenBudget = config.maxNumBatchedTokens();
         List<SchedulerOutput.Scheduled> scheduled = new ArrayList<>();
         List<SchedulerOutput.Fork> forks = new ArrayList<>();
@@ -122,6 +135,7 @@ final class Scheduler {
         List<Sequence> admitted = new ArrayList<>();
         List<Sequence> tooLong = new ArrayList<>();
         for (Sequence seq : waiting) {
+            if (!suspects.isEmpty()) break; // the running free room for the next suspect; nothing else joins meanwhile
             if (tokenBudget == 0 || running.size() + admitted.size() >= config.maxNumSeqs() || !kv.hasFreeSlot()) break;
             if (seq.numTokens() > kv.capacityTokens()) {
                 tooLong.add(seq);
@@ -152,6 +166,31 @@ final class Scheduler {
         }
         for (Sequence seq : tooLong) finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, exceedsKv(seq));
         return new SchedulerOutput(forks, scheduled);
+    }
+
+    /**
+     * Starts recomputing the first suspect, from position 0 (no fork: the failed step's KV copies are
+     * suspect too) with KV for all its tokens charged up front, when a slot and that KV are free. Until
+     * then no waiting sequence is admitted, so the running ones free room as they finish.
+     */
+    private void startRecompute() {
+        while (!suspects.isEmpty()) {
+            Sequence seq = suspects.first();
+            if (seq.numTokens() > kv.capacityTokens()) {
+                finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, exceedsKv(seq));
+                continue;
+            }
+            if (running.size() >= config.maxNumSeqs()) return;
+            int slot = kv.allocate(seq.numTokens());
+            if (slot < 0) return;
+            suspects.remove(seq);
+            waiting.remove(seq);
+            seq.slot = slot;
+            seq.status = SequenceStatus.RUNNING;
+            running.add(seq);
+            recomputing = seq;
+            return;
+        }
     }
 
     /** Where a waiting sequence gets its first {@code numTokens} positions: copied from {@code source}, or computed when null. */
@@ -204,6 +243,7 @@ final class Scheduler {
             }
             seq.numComputedTokens += n;
             if (seq.numUncomputed() == 0) {
+                if (seq == recomputing) recomputing = null;
                 caughtUp.add(seq);
                 caughtUpLogits.add(result.logits()[i]);
             }
@@ -268,10 +308,25 @@ final class Scheduler {
         }
     }
 
-    /** Fails every sequence of a step whose backend call threw. */
+    /**
+     * A step whose backend call threw: its sequences' KV is undefined. A sequence that ran in a batch
+     * goes back to the queue, keeping its tokens, to be recomputed alone (in steps of its own until it
+     * has caught up) before it joins a batch again; one that failed while recomputed alone ends
+     * {@link Outcome#FAILED} with {@code message}. So a sequence that makes the backend fail takes no
+     * other sequence with it, a transient fault loses nothing, and a broken backend fails each
+     * sequence after one more step of its own.
+     */
     void failStep(SchedulerOutput output, String message) {
         for (SchedulerOutput.Scheduled s : output.scheduled()) {
-            if (!s.sequence().status.isFinished()) finish(s.sequence(), SequenceStatus.FINISHED_ERROR, Outcome.FAILED, message);
+            Sequence seq = s.sequence();
+            if (seq.status.isFinished()) continue;
+            if (seq == recomputing) {
+                finish(seq, SequenceStatus.FINISHED_ERROR, Outcome.FAILED, message);
+            } else {
+                requeue(seq);
+                suspects.add(seq);
+                metrics.retriedSequences.increment();
+            }
         }
     }
 
@@ -315,8 +370,10 @@ final class Scheduler {
         seq.status = status;
         seq.outcome = outcome;
         seq.error = error;
+        if (seq == recomputing) recomputing = null;
         if (wasWaiting) {
             waiting.remove(seq);
+            suspects.remove(seq);
         } else {
             running.remove(seq);
         }
@@ -326,13 +383,19 @@ final class Scheduler {
     }
 
     private void preempt(Sequence seq) {
+        requeue(seq);
+        metrics.preemptions.increment();
+    }
+
+    /** Back to the queue, keeping its tokens, to be recomputed from position 0. */
+    private void requeue(Sequence seq) {
         running.remove(seq);
         freeSlot(seq);
         seq.numComputedTokens = 0;
         seq.numForkedTokens = 0;
+        if (seq == recomputing) recomputing = null;
         seq.status = SequenceStatus.PREEMPTED;
         waiting.add(seq);
-        metrics.preemptions.increment();
     }
 
     private Sequence lowestRunning() {

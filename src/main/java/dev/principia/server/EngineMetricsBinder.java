@@ -63,6 +63,8 @@ final class EngineMetricsBinder implements EngineListener {
                 .tag("model", model).description("Requests refused because the queue was full").register(registry);
         FunctionCounter.builder("principia.engine.failed.steps", engine, e -> e.metrics().failedSteps())
                 .tag("model", model).description("Engine steps that failed (backend error, KV copy, malformed result)").register(registry);
+        FunctionCounter.builder("principia.engine.step.retries", engine, e -> e.metrics().retriedSequences())
+                .tag("model", model).description("Sequences of a failed step recomputed alone (one that fails alone fails)").register(registry);
         FunctionCounter.builder("principia.engine.loop.errors", engine, e -> e.metrics().loopErrors())
                 .tag("model", model).description("Unexpected errors in the engine loop (its requests fail; the loop keeps running)")
                 .register(registry);

@@ -59,7 +59,7 @@ class EngineScenarioTest {
     }
 
     @Test
-    void backendExceptionMidBatchFailsOnlyThatBatch() throws Exception {
+    void aTransientBackendFaultLosesNothing() throws Exception {
         ScriptedBackend b = new ScriptedBackend(4, 4096);
         CountDownLatch entered = new CountDownLatch(1);
         CountDownLatch gate = new CountDownLatch(1);
@@ -67,22 +67,60 @@ class EngineScenarioTest {
         AtomicBoolean failed = new AtomicBoolean();
         b.failWhen(batch -> batch.entries().size() == 2 && failed.compareAndSet(false, true) ? new BackendException("injected") : null);
         try (Engine engine = new Engine("t", b, new EngineConfig(2, 64, 4096, 8, 4096), null)) {
-            GenerationHandle a = engine.submit(request("a", 6, SchedulerScenarioTest.prompt(3, 8)));
+            GenerationRequest aRequest = request("a", 6, SchedulerScenarioTest.prompt(3, 8));
+            GenerationHandle a = engine.submit(aRequest);
             assertTrue(entered.await(60, TimeUnit.SECONDS));
-            GenerationHandle second = engine.submit(request("b", 6, SchedulerScenarioTest.prompt(4, 8)));
+            GenerationRequest bRequest = request("b", 6, SchedulerScenarioTest.prompt(4, 8));
+            GenerationHandle second = engine.submit(bRequest);
             GenerationRequest cRequest = request("c", 6, SchedulerScenarioTest.prompt(5, 8));
             GenerationHandle c = engine.submit(cRequest);
             gate.countDown();
-            for (GenerationHandle h : List.of(a, second)) {
-                SequenceOutput o = await(h).outputs().get(0);
-                assertEquals(Outcome.FAILED, o.outcome());
-                assertEquals(SequenceStatus.FINISHED_ERROR, o.status());
-                assertTrue(o.error().contains("injected"), o.error());
-            }
+            assertReference(aRequest, await(a));
+            assertReference(bRequest, await(second));
             assertReference(cRequest, await(c));
             assertEquals(1, engine.metrics().failedSteps());
+            assertEquals(2, engine.metrics().retriedSequences());
             assertEquals(0, engine.metrics().loopErrors());
             assertEquals(0, engine.kvUsedTokens());
+            List<dev.principia.backend.Batch> batches = b.batches();
+            int failedAt = -1;
+            for (int i = 0; i < batches.size() && failedAt < 0; i++) if (batches.get(i).entries().size() == 2) failedAt = i;
+            for (int i = failedAt + 1; i <= failedAt + 2; i++) {
+                assertEquals(1, batches.get(i).entries().size(), "each sequence of the failed step is recomputed alone");
+                assertEquals(0, batches.get(i).entries().get(0).startPosition(), "from position 0");
+            }
+        }
+    }
+
+    @Test
+    void aSequenceThatMakesTheBackendFailFailsAloneAndTakesNoOtherWithIt() throws Exception {
+        ScriptedBackend b = new ScriptedBackend(4, 4096);
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch gate = new CountDownLatch(1);
+        b.gate(entered, gate);
+        // token 0 is in no other prompt and never generated: any batch holding it fails, every time
+        b.failOnToken(0);
+        int[] bad = SchedulerScenarioTest.prompt(12, 8);
+        bad[5] = 0;
+        try (Engine engine = new Engine("t", b, new EngineConfig(4, 64, 4096, 8, 4096), null)) {
+            GenerationRequest aRequest = request("a", 6, SchedulerScenarioTest.prompt(13, 8));
+            GenerationHandle a = engine.submit(aRequest);
+            assertTrue(entered.await(60, TimeUnit.SECONDS)); // a is running: the poison joins its batch
+            GenerationHandle poison = engine.submit(request("poison", 6, bad));
+            GenerationRequest cRequest = request("c", 6, SchedulerScenarioTest.prompt(14, 8), SchedulerScenarioTest.prompt(15, 8));
+            GenerationHandle c = engine.submit(cRequest);
+            gate.countDown();
+            SequenceOutput o = await(poison).outputs().get(0);
+            assertEquals(Outcome.FAILED, o.outcome());
+            assertTrue(o.error().contains("poisoned input"), o.error());
+            assertReference(aRequest, await(a));
+            assertReference(cRequest, await(c));
+            assertEquals(2, engine.metrics().failedSteps(), "the shared step, then the poison's own");
+            assertEquals(4, engine.metrics().retriedSequences());
+            assertEquals(0, engine.metrics().loopErrors());
+            assertEquals(0, engine.kvUsedTokens());
+            GenerationRequest next = request("next", 5, SchedulerScenarioTest.prompt(16, 9));
+            assertReference(next, await(engine.submit(next)));
         }
     }
 

@@ -224,16 +224,20 @@ class EngineTest {
     }
 
     @Test
-    void backendFaultFailsOnlyThatStepsSequences() throws Exception {
+    void aFailedStepIsRecomputedAndGivesWhatAnUnfaultedEngineGives() throws Exception {
+        int[] p = prompt(1, 5);
+        int[] expected;
+        try (OnnxBackend ref = backend(1)) {
+            expected = greedyReference(ref, p, 6);
+        }
         AtomicInteger calls = new AtomicInteger();
-        try (OnnxBackend real = backend(8); Backend faulty = new FaultyBackend(real, calls, 1);
+        try (OnnxBackend real = backend(8); Backend faulty = new FaultyBackend(real, calls, 3);
              Engine engine = new Engine("t", faulty, engineConfig(8, 4096), null)) {
-            GenerationResult first = run(engine, request("victim", List.of(new SequenceSpec(prompt(1, 5), SamplingParams.greedy(3), null))));
-            assertEquals(SequenceStatus.FINISHED_ERROR, first.outputs().get(0).status());
-            assertTrue(first.outputs().get(0).error().contains("injected"), first.outputs().get(0).error());
-            GenerationResult second = run(engine, request("next", List.of(new SequenceSpec(prompt(2, 5), SamplingParams.greedy(3), null))));
-            assertEquals(SequenceStatus.FINISHED_LENGTH, second.outputs().get(0).status());
+            GenerationResult r = run(engine, request("victim", List.of(new SequenceSpec(p, SamplingParams.greedy(6), null))));
+            assertEquals(SequenceStatus.FINISHED_LENGTH, r.outputs().get(0).status(), r.outputs().get(0).error());
+            assertArrayEquals(expected, r.outputs().get(0).tokenIds(), "recomputed from its prompt and the tokens it had");
             assertEquals(1, engine.metrics().failedSteps());
+            assertEquals(1, engine.metrics().retriedSequences());
             assertEquals(0, engine.kvUsedTokens());
         }
     }
@@ -355,7 +359,10 @@ class EngineTest {
         }
     }
 
-    /** Delegates to a real backend but throws on the {@code failAt}-th execute (1-based). */
+    /**
+     * Delegates to a real backend but throws on the {@code failAt}-th execute (1-based), after the real
+     * backend ran it: the step's logits are lost and its KV holds positions the engine never saw.
+     */
     static final class FaultyBackend extends Delegating {
         private final AtomicInteger calls;
         private final int failAt;
@@ -368,8 +375,9 @@ class EngineTest {
 
         @Override
         public BatchResult execute(Batch batch) {
+            BatchResult result = real.execute(batch);
             if (calls.incrementAndGet() == failAt) throw new BackendException("injected fault");
-            return real.execute(batch);
+            return result;
         }
     }
 

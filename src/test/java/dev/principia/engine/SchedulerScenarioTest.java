@@ -11,11 +11,13 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.principia.backend.BackendException;
 import dev.principia.backend.Batch;
 import dev.principia.backend.BatchResult;
 
@@ -72,7 +74,13 @@ class SchedulerScenarioTest {
                 Sequence seq = s.sequence();
                 entries.add(new Batch.Entry(seq.slot, seq.tokens(seq.numComputedTokens, seq.numComputedTokens + s.numTokens()), seq.numComputedTokens));
             }
-            scheduler.update(out, backend.execute(new Batch(entries)));
+            BatchResult result = null;
+            try {
+                result = backend.execute(new Batch(entries));
+            } catch (BackendException e) {
+                scheduler.failStep(out, "backend failed: " + e.getMessage());
+            }
+            if (result != null) scheduler.update(out, result);
         }
         for (int slot : scheduler.drainFreedSlots()) backend.freeKv(slot);
         checkInvariants();
@@ -311,17 +319,83 @@ class SchedulerScenarioTest {
     }
 
     @Test
-    void failedStepFailsOnlyItsSequences() {
-        scheduler(1, 64, 4096);
+    void failedStepRecomputesEachOfItsSequencesAloneAndFailsOnlyTheOneThatFailsAlone() {
+        scheduler(4, 64, 4096);
+        int[] bad = prompt(28, 6);
+        bad[2] = 0; // in no other prompt and never generated: any batch holding it fails
+        backend.failOnToken(0);
         RequestState first = add("first", 0, 3, prompt(27, 6));
-        RequestState second = add("second", 0, 3, prompt(28, 6));
-        SchedulerOutput out = scheduler.schedule();
-        scheduler.failStep(out, "backend failed: injected");
-        for (int slot : scheduler.drainFreedSlots()) backend.freeKv(slot);
-        assertEquals(Outcome.FAILED, first.sequences.get(0).output().outcome());
-        requests.remove(first);
-        scheduler.drainFinished();
+        RequestState poison = add("poison", 0, 3, bad);
+        RequestState third = add("third", 0, 3, prompt(29, 6));
+        assertEquals(3, step().scheduled().size());
+        assertEquals(3, metrics.retriedSequences());
+        assertEquals(0, scheduler.kvUsedTokens());
+        for (RequestState r : List.of(first, poison, third)) assertEquals(SequenceStatus.PREEMPTED, r.sequences.get(0).status);
+        for (RequestState r : List.of(first, poison, third)) {
+            SchedulerOutput out = step();
+            assertEquals(List.of(r.sequences.get(0)), out.scheduled().stream().map(SchedulerOutput.Scheduled::sequence).toList(), "alone");
+        }
+        SequenceOutput failed = poison.sequences.get(0).output();
+        assertEquals(Outcome.FAILED, failed.outcome());
+        assertTrue(failed.error().contains("poisoned input"), failed.error());
+        assertEquals(3, metrics.retriedSequences(), "failing alone is final");
         runToCompletion();
-        assertGreedyOutputs(second);
+        assertGreedyOutputs(first);
+        assertGreedyOutputs(third);
+    }
+
+    @Test
+    void aRecomputedSequenceRunsAloneWhileOthersWaitThenRejoinsTheBatch() {
+        scheduler(4, 64, 4096);
+        RequestState running = add("running", 0, 8, prompt(30, 6));
+        step();
+        AtomicBoolean once = new AtomicBoolean();
+        backend.failWhen(batch -> batch.entries().size() == 2 && once.compareAndSet(false, true) ? new BackendException("injected") : null);
+        RequestState joined = add("joined", 0, 8, prompt(31, 6));
+        assertEquals(2, step().scheduled().size()); // fails: both recomputed alone, the earlier first
+        assertEquals(List.of(running.sequences.get(0)), step().scheduled().stream().map(SchedulerOutput.Scheduled::sequence).toList());
+        assertEquals(List.of(joined.sequences.get(0)), step().scheduled().stream().map(SchedulerOutput.Scheduled::sequence).toList());
+        assertEquals(2, step().scheduled().size(), "then batched again");
+        runToCompletion();
+        assertGreedyOutputs(running);
+        assertGreedyOutputs(joined);
+    }
+
+    @Test
+    void aSequenceIsRecomputedAloneUntilItHasCaughtUpSoAFaultInALaterChunkFailsOnlyIt() {
+        scheduler(4, 8, 4096);
+        int[] bad = prompt(32, 12);
+        bad[9] = 0; // in its second chunk of 8 when recomputed alone
+        backend.failOnToken(0);
+        RequestState fine = add("fine", 0, 6, prompt(33, 3));
+        RequestState poison = add("poison", 0, 6, bad);
+        runToCompletion();
+        assertGreedyOutputs(fine);
+        assertEquals(Outcome.FAILED, poison.sequences.get(0).output().outcome());
+        assertEquals(2, metrics.retriedSequences(), "once each, in the batch of the poison's second chunk");
+    }
+
+    @Test
+    void aSuspectThatDoesNotFitWaitsForTheRunningToFinishAndNothingJumpsAhead() {
+        scheduler(4, 8, 24);
+        RequestState longer = add("long", 0, 10, prompt(34, 6));
+        step();
+        AtomicBoolean once = new AtomicBoolean();
+        backend.failWhen(batch -> batch.entries().size() == 2 && once.compareAndSet(false, true) ? new BackendException("injected") : null);
+        RequestState big = add("big", 0, 2, prompt(35, 18));
+        assertEquals(2, step().scheduled().size()); // fails; "big" had computed one chunk of 7
+        RequestState later = add("later", 0, 2, prompt(36, 4));
+        Sequence l = longer.sequences.get(0), b = big.sequences.get(0);
+        List<Sequence> ran = List.of();
+        for (int i = 0; i < 20 && !ran.contains(b); i++) {
+            ran = step().scheduled().stream().map(SchedulerOutput.Scheduled::sequence).toList();
+            if (!ran.contains(b)) assertEquals(List.of(l), ran, "while \"big\" waits for KV for all 18 tokens, only \"long\" steps");
+        }
+        assertEquals(List.of(b), ran, "alone");
+        assertEquals(SequenceStatus.FINISHED_LENGTH, l.status, "the room came from \"long\" finishing");
+        runToCompletion();
+        assertGreedyOutputs(longer);
+        assertGreedyOutputs(big);
+        assertGreedyOutputs(later);
     }
 }

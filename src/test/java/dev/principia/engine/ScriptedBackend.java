@@ -63,6 +63,12 @@ final class ScriptedBackend implements Backend {
         this.fault = fault;
     }
 
+    /** Every batch that feeds {@code token} fails: a poison input (use a token no other prompt holds and {@link #next} never makes). */
+    void failOnToken(int token) {
+        failWhen(batch -> batch.entries().stream().anyMatch(e -> Arrays.stream(e.tokenIds()).anyMatch(t -> t == token))
+                ? new dev.principia.backend.BackendException("poisoned input") : null);
+    }
+
     /** The next {@code execute} throws this Error (once). */
     void throwError(Error e) {
         this.errorToThrow = e;
