@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code return_samples}), plus one greedy k = 1 request (its responses in a seeded random order), then computes Voting@k and MetaRM@k for k = 1, 2, 4, ...
  * up to the draws by subsampling them ({@link VotingCurves}). Reads RMB pairwise ({@code chosen}/{@code reject}) and
  * best-of-N ({@code bon_best}/{@code loser_list}) JSONL, and arithmetic items in the best-of-N shape
- * ({@link ArithmeticItems}). Writes {@code accuracy.md}, {@code accuracy.csv} and {@code accuracy.png} to {@code --out}.
+ * ({@link ArithmeticItems}). Writes {@code accuracy.md}, {@code accuracy.csv} and {@code accuracy.png} to {@code --out}, and
+ * every draw to {@code draws.jsonl} ({@link VotingCurves#toJsonLine}; items that failed are left out).
  *
  * <p>Usage: {@code benchmark/run.sh accuracy --input FILE [--samples 32] [--addr localhost:9000] [--out DIR]
  * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]
@@ -122,6 +123,9 @@ public final class Accuracy {
         System.err.printf(Locale.ROOT, "greedy: %d of %d samples valid (an invalid sample or a tie with the best is not correct)%n", greedyValid,
                 greedyScored);
         write(out, input, curve, greedy, chance, greedyScored, failed, samples, (System.nanoTime() - started) / 1e9);
+        StringBuilder lines = new StringBuilder();
+        for (VotingCurves.ItemDraws d : draws) lines.append(VotingCurves.toJsonLine(d)).append('\n');
+        Files.writeString(out.resolve("draws.jsonl"), lines);
     }
 
     /**

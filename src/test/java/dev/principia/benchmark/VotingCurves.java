@@ -25,6 +25,35 @@ public final class VotingCurves {
     public record ItemDraws(List<Draw> draws, int best, int numResponses) {
     }
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * One line of the harness's {@code draws.jsonl}: {@code {"best":B,"responses":N,"draws":[{"valid":V,"scores":[...],"meta":M},...]}},
+     * so that another keep rule or meta score can be tried on the same draws without drawing them again.
+     */
+    public static String toJsonLine(ItemDraws item) {
+        var root = JSON.createObjectNode().put("best", item.best()).put("responses", item.numResponses());
+        var draws = root.putArray("draws");
+        for (Draw d : item.draws()) {
+            var o = draws.addObject().put("valid", d.valid()).put("meta", d.metaScore());
+            var scores = o.putArray("scores");
+            for (int s : d.scores()) scores.add(s);
+        }
+        return root.toString();
+    }
+
+    /** The inverse of {@link #toJsonLine}. */
+    public static ItemDraws fromJsonLine(String line) throws java.io.IOException {
+        var root = JSON.readTree(line);
+        List<Draw> draws = new ArrayList<>();
+        for (var d : root.path("draws")) {
+            int[] scores = new int[d.path("scores").size()];
+            for (int i = 0; i < scores.length; i++) scores[i] = d.path("scores").get(i).asInt();
+            draws.add(new Draw(d.path("valid").asBoolean(), scores, (float) d.path("meta").asDouble()));
+        }
+        return new ItemDraws(draws, root.path("best").asInt(), root.path("responses").asInt());
+    }
+
     /** Mean accuracy over items and its standard error, at one k. */
     public record Point(int k, double voting, double votingStderr, double meta, double metaStderr, int items) {
     }

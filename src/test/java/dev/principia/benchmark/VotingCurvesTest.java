@@ -69,4 +69,18 @@ class VotingCurvesTest {
         }
         return (double) ok / n;
     }
+
+    @Test
+    void drawsRoundTripThroughTheirJsonLine() throws Exception {
+        var item = new VotingCurves.ItemDraws(List.of(draw(0.75f, 9, 1, 3), new VotingCurves.Draw(false, new int[0], -1.5f)), 2, 3);
+        var back = VotingCurves.fromJsonLine(VotingCurves.toJsonLine(item));
+        assertEquals(item.best(), back.best());
+        assertEquals(item.numResponses(), back.numResponses());
+        assertEquals(item.draws().size(), back.draws().size());
+        for (int i = 0; i < item.draws().size(); i++) {
+            assertEquals(item.draws().get(i).valid(), back.draws().get(i).valid());
+            assertEquals(item.draws().get(i).metaScore(), back.draws().get(i).metaScore());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(item.draws().get(i).scores(), back.draws().get(i).scores());
+        }
+    }
 }
