@@ -141,8 +141,8 @@ final class Scheduler {
                 tooLong.add(seq);
                 continue;
             }
-            Prefix prefix = prefix(seq);
-            if (prefix == Prefix.WAIT) continue;
+            ForkSource prefix = ForkSource.of(seq);
+            if (prefix == ForkSource.WAIT) continue;
             int start = prefix.numTokens();
             int n = Math.min(seq.numTokens() - start, tokenBudget);
             int slot = kv.allocate(start + n);
@@ -191,33 +191,6 @@ final class Scheduler {
             recomputing = seq;
             return;
         }
-    }
-
-    /** Where a waiting sequence gets its first {@code numTokens} positions: copied from {@code source}, or computed when null. */
-    private record Prefix(Sequence source, int numTokens) {
-        static final Prefix WAIT = new Prefix(null, -1);
-        static final Prefix NONE = new Prefix(null, 0);
-    }
-
-    /**
-     * The running sibling to fork from (the one offering the most computed shared positions), NONE to
-     * compute from position 0, or WAIT while an earlier unfinished sibling shares more than that and
-     * has yet to compute it. Earlier siblings are ahead in the queue and never wait on later ones, so
-     * waits cannot cycle; a sibling that finishes or is preempted simply stops being a source.
-     */
-    private static Prefix prefix(Sequence seq) {
-        int limit = seq.numTokens() - 1; // it computes its last position itself: its own logits
-        Prefix best = Prefix.NONE;
-        for (Sequence other : seq.request.sequences) {
-            if (other == seq || other.status != SequenceStatus.RUNNING) continue;
-            int have = Math.min(Math.min(seq.sharedPrompt[other.index], limit), other.numComputedTokens);
-            if (have > best.numTokens()) best = new Prefix(other, have);
-        }
-        for (Sequence other : seq.request.sequences) {
-            if (other.index >= seq.index) break;
-            if (!other.status.isFinished() && Math.min(seq.sharedPrompt[other.index], limit) > best.numTokens()) return Prefix.WAIT;
-        }
-        return best;
     }
 
     private String exceedsKv(Sequence seq) {
