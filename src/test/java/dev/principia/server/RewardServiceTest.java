@@ -290,7 +290,7 @@ class RewardServiceTest {
         String body = r.body();
         for (String metric : List.of("principia_requests_total", "principia_samples_total", "principia_tokens_total",
                 "principia_engine_generated_tokens_total", "principia_engine_kv_used_tokens", "principia_engine_step_seconds",
-                "principia_scalar_sequences_total", "grpc_server_",
+                "principia_engine_failed_steps_total", "principia_engine_step_retries_total", "principia_scalar_sequences_total", "grpc_server_",
                 dev.principia.KubernetesManifestsTest.HPA_METRIC)) {
             assertTrue(body.contains(metric), metric + " missing from /q/metrics");
         }
