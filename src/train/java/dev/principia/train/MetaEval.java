@@ -116,10 +116,12 @@ final class MetaEval {
     }
 
     /**
-     * The GRM's own surprise as a meta score, for comparison: each held-out sample scored by the sum of the GRM's
-     * log-probabilities of the digits its working wrote (its own prompt, as the server sampled it). Prints the share
-     * of within-item pairs that orders right, and MetaRM@k with it. A meta-RM that only reads what the GRM believes
-     * can do no better than this.
+     * The GRM's own surprise as a meta score, for comparison: each held-out sample scored three ways from the GRM's
+     * log-probabilities of the digits its working wrote (its own prompt, as the server sampled it): their sum, their
+     * minimum, and minus the number of digits the GRM would not have written itself. Prints, per statistic, the share
+     * of within-item pairs it orders right (ties count half), and MetaRM@k with it; and how many trusted and untrusted
+     * samples hold a digit the GRM would not have written. A meta-RM that only reads what the GRM believes
+     * can do no better than this; a GRM trained apart (another seed) tells how much an independent checker knows.
      */
     static void grmSurprise(Path grm, List<MetaTrain.Collected> collected, List<MetaTrain.Item> test, long seed) throws IOException {
         Set<String> held = new HashSet<>();
@@ -130,17 +132,20 @@ final class MetaEval {
         Net net = new Net(config, seed);
         net.initFrom(grm);
         PromptTemplate template = PromptTemplate.loadDefault();
-        List<VotingCurves.ItemDraws> draws = new ArrayList<>();
-        long pairs = 0, pairsRight = 0;
+        String[] names = {"the sum of log-probabilities of its working's digits", "the lowest log-probability of a digit",
+                "minus the number of digits it would not have written itself (argmax)"};
+        List<List<VotingCurves.ItemDraws>> draws = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+        long[] pairs = new long[3];
+        double[] pairsRight = new double[3];
+        long[] flagged = new long[2], counted = new long[2]; // [trusted, untrusted]: samples with a digit it would not write
         int vocab = config.vocabSize();
         try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json")); NoGradGuard g = new NoGradGuard()) {
             PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
             boolean[] digit = ProcessLabels.digits(tokenizer, vocab);
             for (MetaTrain.Item it : test) {
                 List<MetaTrain.Collected> samples = raw.get(it.id());
-                float[] v = new float[samples.size()];
-                List<VotingCurves.Draw> d = new ArrayList<>();
-                for (int i = 0; i < v.length; i++) {
+                float[][] v = new float[3][samples.size()];
+                for (int i = 0; i < samples.size(); i++) {
                     MetaTrain.Collected c = samples.get(i);
                     int cut = c.text().indexOf("Scores:");
                     int[] prompt = codec.encodeUserTurn(template.render(c.conversation(), c.presented()), true);
@@ -148,32 +153,98 @@ final class MetaEval {
                     int working = Math.min(body.length, tokenizer.encode(cut < 0 ? c.text() : c.text().substring(0, cut)).length);
                     long[] ids = new long[prompt.length + body.length];
                     for (int k = 0; k < ids.length; k++) ids[k] = k < prompt.length ? prompt[k] : body[k - prompt.length];
+                    float min = 0;
                     try (PointerScope scope = new PointerScope()) {
                         Tensor lp = torch.log_softmax(net.logits(net.hidden(Net.longs(ids, 1, ids.length))), -1).contiguous();
                         float[] flat = new float[ids.length * vocab];
                         lp.data_ptr_float().get(flat);
                         for (int k = 0; k < working; k++) {
                             int pos = prompt.length + k;
-                            if (digit[(int) ids[pos]]) v[i] += flat[(pos - 1) * vocab + (int) ids[pos]];
+                            if (!digit[(int) ids[pos]]) continue;
+                            int row = (pos - 1) * vocab;
+                            float written = flat[row + (int) ids[pos]];
+                            v[0][i] += written;
+                            min = Math.min(min, written);
+                            for (int t = 0; t < vocab; t++) {
+                                if (flat[row + t] > written) {
+                                    v[2][i] -= 1;
+                                    break;
+                                }
+                            }
                         }
                     }
-                    d.add(new VotingCurves.Draw(c.valid(), c.valid() ? c.scores() : new int[0], v[i]));
+                    v[1][i] = min;
+                    int side = c.trusted() ? 0 : 1;
+                    counted[side]++;
+                    if (v[2][i] < 0) flagged[side]++;
                 }
-                for (int a = 0; a < v.length; a++) {
-                    for (int b = 0; b < v.length; b++) {
-                        if (samples.get(a).trusted() && !samples.get(b).trusted()) {
-                            pairs++;
-                            if (v[a] > v[b]) pairsRight++;
+                for (int m = 0; m < 3; m++) {
+                    List<VotingCurves.Draw> d = new ArrayList<>();
+                    for (int a = 0; a < samples.size(); a++) {
+                        MetaTrain.Collected c = samples.get(a);
+                        d.add(new VotingCurves.Draw(c.valid(), c.valid() ? c.scores() : new int[0], v[m][a]));
+                        for (int b = 0; b < samples.size(); b++) {
+                            if (c.trusted() && !samples.get(b).trusted()) {
+                                pairs[m]++;
+                                pairsRight[m] += v[m][a] > v[m][b] ? 1 : v[m][a] == v[m][b] ? 0.5 : 0;
+                            }
                         }
                     }
+                    draws.get(m).add(new VotingCurves.ItemDraws(d, 0, it.responses()));
                 }
-                draws.add(new VotingCurves.ItemDraws(d, 0, it.responses()));
             }
         }
-        System.out.printf(Locale.ROOT, "the GRM's log-probability of its working's digits as the meta score, on the %d held-out items:%n", test.size());
-        System.out.printf(Locale.ROOT, "  within-item (trusted, untrusted) pairs ordered right: %.4f (%d pairs)%n", (double) pairsRight / Math.max(1, pairs), pairs);
-        for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
-            System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
+        for (int m = 0; m < 3; m++) {
+            System.out.printf(Locale.ROOT, "the GRM's %s as the meta score, on the %d held-out items:%n", names[m], test.size());
+            System.out.printf(Locale.ROOT, "  within-item (trusted, untrusted) pairs ordered right, ties counted half: %.4f (%d pairs)%n", pairsRight[m] / Math.max(1, pairs[m]), pairs[m]);
+            for (VotingCurves.Point p : VotingCurves.curve(draws.get(m), KS, seed)) {
+                System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
+            }
         }
+        System.out.printf(Locale.ROOT, "  samples with a digit the GRM would not have written: %.1f %% of %d trusted, %.1f %% of %d untrusted%n",
+                100.0 * flagged[0] / Math.max(1, counted[0]), counted[0], 100.0 * flagged[1] / Math.max(1, counted[1]), counted[1]);
+        System.out.printf(Locale.ROOT, "  voting over only the samples without such a digit (all when every one has one), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
+                100 * dropFlagged(draws.get(2), 8, false, seed), 100 * dropFlagged(draws.get(2), 8, true, seed));
+    }
+
+    /**
+     * Accuracy of voting over random {@code k}-subsets of each item's draws (300 per item) that first drops the
+     * samples whose meta score is below 0 (keeping all when every one is): a keep rule for a checker that flags.
+     */
+    static double dropFlagged(List<VotingCurves.ItemDraws> items, int k, boolean keepAll, long seed) {
+        java.util.Random rnd = new java.util.Random(seed);
+        double sum = 0;
+        int n = 0;
+        for (VotingCurves.ItemDraws item : items) {
+            int m = item.draws().size();
+            if (m < k) continue;
+            int[] all = new int[m];
+            for (int i = 0; i < m; i++) all[i] = i;
+            int right = 0;
+            for (int s = 0; s < 300; s++) {
+                for (int i = 0; i < k; i++) {
+                    int j = i + rnd.nextInt(m - i);
+                    int t = all[i];
+                    all[i] = all[j];
+                    all[j] = t;
+                }
+                List<VotingCurves.Draw> used = new ArrayList<>(), clean = new ArrayList<>();
+                for (int i = 0; i < k; i++) {
+                    VotingCurves.Draw d = item.draws().get(all[i]);
+                    if (!d.valid()) continue;
+                    used.add(d);
+                    if (d.metaScore() >= 0) clean.add(d);
+                }
+                if (!keepAll && !clean.isEmpty()) used = clean;
+                long[] reward = new long[item.numResponses()];
+                for (VotingCurves.Draw d : used) for (int r = 0; r < reward.length; r++) reward[r] += d.scores()[r];
+                boolean ok = !used.isEmpty();
+                for (int r = 0; r < reward.length; r++) if (r != item.best() && reward[r] >= reward[item.best()]) ok = false;
+                if (ok) right++;
+            }
+            sum += right / 300.0;
+            n++;
+        }
+        return sum / Math.max(1, n);
     }
 }
