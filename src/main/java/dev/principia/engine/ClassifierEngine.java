@@ -65,6 +65,7 @@ public final class ClassifierEngine implements AutoCloseable {
     private final LongAdder tokensScored = new LongAdder();
     private final LongAdder steps = new LongAdder();
     private final LongAdder failedSteps = new LongAdder();
+    private final FailureLog failures = new FailureLog(LOG);
     private final LongAdder loopErrors = new LongAdder();
     private volatile boolean stopping;
 
@@ -208,7 +209,7 @@ public final class ClassifierEngine implements AutoCloseable {
             }
         } catch (RuntimeException | Error e) {
             failedSteps.increment();
-            LOG.log(Level.WARNING, "scalar engine " + name + ": backend step of " + all.size() + " sequences failed", e);
+            failures.failed("scalar engine " + name + ": backend step of " + all.size() + " sequences failed", e);
             for (Job j : batch) j.future.completeExceptionally(new EngineAbortedException(Outcome.FAILED, "backend failed: " + e.getMessage(), e));
             return;
         }

@@ -41,6 +41,7 @@ public final class Engine implements AutoCloseable {
     private final EngineConfig config;
     private final EngineListener listener;
     private final EngineMetrics metrics = new EngineMetrics();
+    private final FailureLog failures = new FailureLog(LOG);
     private final ForkJoinPool samplingPool;
     private final LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
     private final Set<RequestState> active = new HashSet<>();
@@ -327,7 +328,7 @@ public final class Engine implements AutoCloseable {
                 result = checked(backend.execute(new Batch(entries)), entries.size());
             } catch (RuntimeException | Error e) {
                 metrics.failedSteps.increment();
-                LOG.log(Level.WARNING, "engine " + name + ": backend step of " + entries.size() + " sequences failed", e);
+                failures.failed("engine " + name + ": backend step of " + entries.size() + " sequences failed", e);
                 scheduler.failStep(output, "backend failed: " + e.getMessage());
             }
             executeNanos = System.nanoTime() - e0;
