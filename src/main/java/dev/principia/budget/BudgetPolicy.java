@@ -54,6 +54,16 @@ public record BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNew
         if (metaKeepAsked > 0 && !metaRmLoaded) {
             throw new InvalidBudgetException("budget.meta_keep", "no meta reward model is loaded on this server (principia.meta-rm.dir)");
         }
+        Float minScore = requested.metaMinScore();
+        if (minScore != null) {
+            if (!Float.isFinite(minScore)) throw new InvalidBudgetException("budget.meta_min_score", "must be finite, got " + minScore);
+            if (metaKeepAsked > 0) {
+                throw new InvalidBudgetException("budget.meta_min_score", "filters by score, budget.meta_keep by count: set one of them, not both");
+            }
+            if (!metaRmLoaded) {
+                throw new InvalidBudgetException("budget.meta_min_score", "no meta reward model is loaded on this server (principia.meta-rm.dir)");
+            }
+        }
         if (requested.deadlineMillis() < 0) {
             throw new InvalidBudgetException("budget.deadline_ms", "must be >= 0 (0 = none), got " + requested.deadlineMillis());
         }
@@ -66,12 +76,12 @@ public record BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNew
         Allocation allocation = loadPolicy.allocate(asked, minSamples, context.priority(), load);
         int k = allocation.samples();
         float temperature = t != null ? t : k > 1 ? samplingTemperature : 0f;
-        int metaKeep = !metaRmLoaded ? k : metaKeepAsked > 0 ? Math.min(metaKeepAsked, k) : defaultMetaKeep(k);
-        boolean adaptive = requested.adaptive() && metaKeep >= k && k > 1 && context.numResponses() > 1;
+        int metaKeep = !metaRmLoaded || minScore != null ? k : metaKeepAsked > 0 ? Math.min(metaKeepAsked, k) : defaultMetaKeep(k);
+        boolean adaptive = requested.adaptive() && metaKeep >= k && minScore == null && k > 1 && context.numResponses() > 1;
         long deadline = context.callDeadlineNanos();
         if (requested.deadlineMillis() > 0) deadline = Math.min(deadline, context.arrivalNanos() + requested.deadlineMillis() * 1_000_000L);
         return new ResolvedBudget(asked, k, minSamples, metaKeep, temperature, maxNew, seedOrRandom(requested.seed()), adaptive, deadline,
-                allocation.degraded(), allocation.reason());
+                allocation.degraded(), allocation.reason(), minScore);
     }
 
     private int maxNewTokens(Integer requested, int minNewTokens) {

@@ -7,7 +7,7 @@ package dev.principia.budget;
  * @param samplesAsked   k the caller asked for (after the server default for 0)
  * @param samples        k allocated: between {@code minSamples} and {@code samplesAsked}
  * @param minSamples     the lowest k the caller allows under load; 0 = k is fixed
- * @param metaKeep       k_meta: samples the meta-RM keeps; equal to {@code samples} when nothing is filtered
+ * @param metaKeep       k_meta: samples the meta-RM keeps; equal to {@code samples} when nothing is filtered by count
  * @param temperature    0 = greedy; chosen from the allocated k when the caller left it unset
  * @param maxNewTokens   per sample
  * @param seed           never 0: the request's seed, or the one drawn for it
@@ -15,9 +15,18 @@ package dev.principia.budget;
  * @param deadlineNanos  {@link System#nanoTime()} by which the answer is due; {@link Long#MAX_VALUE} = none
  * @param degraded       k was lowered under load
  * @param degradedReason why, for the response and logs; empty when not degraded
+ * @param metaMinScore   when set, the meta-RM keeps the valid samples scored at least this (all when none is)
+ *                       instead of the {@code metaKeep} highest, and {@code metaKeep} equals {@code samples}
  */
 public record ResolvedBudget(int samplesAsked, int samples, int minSamples, int metaKeep, float temperature, int maxNewTokens,
-                             long seed, boolean adaptive, long deadlineNanos, boolean degraded, String degradedReason) {
+                             long seed, boolean adaptive, long deadlineNanos, boolean degraded, String degradedReason,
+                             Float metaMinScore) {
+    /** A budget that filters by count only. */
+    public ResolvedBudget(int samplesAsked, int samples, int minSamples, int metaKeep, float temperature, int maxNewTokens,
+                          long seed, boolean adaptive, long deadlineNanos, boolean degraded, String degradedReason) {
+        this(samplesAsked, samples, minSamples, metaKeep, temperature, maxNewTokens, seed, adaptive, deadlineNanos, degraded, degradedReason, null);
+    }
+
     public ResolvedBudget {
         if (samples < 1 || samples > samplesAsked) {
             throw new IllegalArgumentException("samples must be in 1.." + samplesAsked + ", got " + samples);
@@ -29,13 +38,18 @@ public record ResolvedBudget(int samplesAsked, int samples, int minSamples, int 
         }
         if (maxNewTokens < 1) throw new IllegalArgumentException("maxNewTokens must be >= 1, got " + maxNewTokens);
         if (seed == 0) throw new IllegalArgumentException("seed must be resolved (non-zero)");
-        if (adaptive && metaKeep < samples) throw new IllegalArgumentException("adaptive voting cannot be combined with meta filtering");
+        if (metaMinScore != null && (!Float.isFinite(metaMinScore) || metaKeep != samples)) {
+            throw new IllegalArgumentException("metaMinScore must be finite and metaKeep equal samples, got " + metaMinScore + " and " + metaKeep);
+        }
+        if (adaptive && (metaKeep < samples || metaMinScore != null)) {
+            throw new IllegalArgumentException("adaptive voting cannot be combined with meta filtering");
+        }
         degradedReason = degradedReason == null ? "" : degradedReason;
     }
 
-    /** Whether the meta-RM filters samples before the vote. */
+    /** Whether the meta-RM filters samples before the vote: by count, or by score. */
     public boolean metaFiltering() {
-        return metaKeep < samples;
+        return metaKeep < samples || metaMinScore != null;
     }
 
     /** Whether a deadline applies. */

@@ -4,8 +4,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 
 /**
- * Meta-RM guided voting: keep the {@code k_meta} valid samples the meta reward model trusts most.
- * Ties in meta score are broken by a seeded random order, so the choice replays from the seed.
+ * Meta-RM guided voting: keep the {@code k_meta} valid samples the meta reward model trusts most (the paper's
+ * rule), or every valid sample it scores at least a threshold. Ties in meta score are broken by a seeded random
+ * order, so the choice replays from the seed.
  */
 public final class MetaFilter {
     private MetaFilter() {
@@ -30,6 +31,27 @@ public final class MetaFilter {
             kept[order[r]] = true;
             taken++;
         }
+        return kept;
+    }
+
+    /**
+     * Keeps the samples the meta-RM does not distrust, however many: a checker that flags the few wrong samples
+     * filters them out without halving the vote of the many right ones.
+     *
+     * @param metaScores one per sample; {@code NaN} for samples that cannot be counted (invalid)
+     * @param minScore   the lowest meta score kept, finite
+     * @return per sample, whether it is kept: those with a score of at least {@code minScore}, or every sample
+     *         with a finite score when none has
+     */
+    public static boolean[] keepAtLeast(float[] metaScores, float minScore) {
+        if (!Float.isFinite(minScore)) throw new IllegalArgumentException("minScore must be finite, got " + minScore);
+        boolean[] kept = new boolean[metaScores.length];
+        boolean any = false;
+        for (int i = 0; i < kept.length; i++) {
+            kept[i] = metaScores[i] >= minScore;
+            any |= kept[i];
+        }
+        if (!any) for (int i = 0; i < kept.length; i++) kept[i] = !Float.isNaN(metaScores[i]);
         return kept;
     }
 }

@@ -105,7 +105,8 @@ final class Tally {
     }
 
     /**
-     * Votes over the valid samples, or over the {@code budget.metaKeep()} of them the meta-RM scored highest.
+     * Votes over the valid samples, or over the {@code budget.metaKeep()} of them the meta-RM scored highest, or
+     * over those it scored at least {@code budget.metaMinScore()} (all when none is).
      *
      * @param valid             {@link #validSamples}, not empty
      * @param metaScoresOfValid the meta-RM's score per valid sample, in that order; null without meta filtering
@@ -119,7 +120,8 @@ final class Tally {
         if (metaScoresOfValid != null) {
             Arrays.fill(metaScores, Float.NaN);
             for (int i = 0; i < valid.size(); i++) metaScores[valid.get(i)] = metaScoresOfValid[i];
-            counted = MetaFilter.keepTop(metaScores, budget.metaKeep(), SampleSeeds.mix(budget.seed() ^ 0x6d657461L));
+            counted = budget.metaMinScore() != null ? MetaFilter.keepAtLeast(metaScores, budget.metaMinScore())
+                    : MetaFilter.keepTop(metaScores, budget.metaKeep(), SampleSeeds.mix(budget.seed() ^ 0x6d657461L));
         } else {
             for (int s : valid) counted[s] = true;
         }

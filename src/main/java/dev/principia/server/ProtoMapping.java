@@ -30,7 +30,7 @@ final class ProtoMapping {
         Budget b = r.getBudget();
         RequestedBudget budget = new RequestedBudget(b.getSamples(), b.getMinSamples(), b.getMetaKeep(),
                 b.hasTemperature() ? b.getTemperature() : null, b.hasMaxNewTokens() ? b.getMaxNewTokens() : null,
-                b.getSeed(), b.getAdaptive(), b.getDeadlineMs());
+                b.getSeed(), b.getAdaptive(), b.getDeadlineMs(), b.hasMetaMinScore() ? b.getMetaMinScore() : null);
         return new ScoringRequest(r.getId(), turns, r.getResponsesList(), r.getPrinciplesList(), budget, r.getReturnSamples(),
                 r.getPriority(), arrivalNanos, callDeadlineNanos, mode(r));
     }

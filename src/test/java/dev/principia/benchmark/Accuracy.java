@@ -37,7 +37,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Usage: {@code benchmark/run.sh accuracy --input FILE [--samples 32] [--addr localhost:9000] [--out DIR]
  * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]
- * [--temperature T] (the sampled draws; default the server's); {@code --samples 0} measures greedy only}
+ * [--temperature T] (the sampled draws; default the server's) [--meta-min-score X] (MetaRM@k keeps the draws the meta-RM
+ * scores at least X, as the server's {@code meta_min_score} does, instead of the top half); {@code --samples 0} measures
+ * greedy only}
  */
 public final class Accuracy {
     static final int[] KS = {1, 2, 4, 8, 16, 32};
@@ -50,7 +52,7 @@ public final class Accuracy {
         String addr = "localhost:9000";
         int samples = 32, limit = Integer.MAX_VALUE, concurrency = 2, maxResponses = 4;
         Integer maxNewTokens = null;
-        Float temperature = null;
+        Float temperature = null, metaMinScore = null;
         long seed = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -64,6 +66,7 @@ public final class Accuracy {
                 case "--max-new-tokens" -> maxNewTokens = Integer.parseInt(args[++i]);
                 case "--max-responses" -> maxResponses = Integer.parseInt(args[++i]);
                 case "--temperature" -> temperature = Float.parseFloat(args[++i]);
+                case "--meta-min-score" -> metaMinScore = Float.parseFloat(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -117,12 +120,12 @@ public final class Accuracy {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
-        List<VotingCurves.Point> curve = VotingCurves.curve(draws, KS, seed);
+        List<VotingCurves.Point> curve = VotingCurves.curve(draws, KS, seed, metaMinScore);
         double greedy = greedyScored == 0 ? 0 : (double) greedyCorrect / greedyScored;
         double chance = chance(items);
         System.err.printf(Locale.ROOT, "greedy: %d of %d samples valid (an invalid sample or a tie with the best is not correct)%n", greedyValid,
                 greedyScored);
-        write(out, input, curve, greedy, chance, greedyScored, failed, samples, (System.nanoTime() - started) / 1e9);
+        write(out, input, curve, greedy, chance, greedyScored, failed, samples, (System.nanoTime() - started) / 1e9, metaMinScore);
         StringBuilder lines = new StringBuilder();
         for (VotingCurves.ItemDraws d : draws) lines.append(VotingCurves.toJsonLine(d)).append('\n');
         Files.writeString(out.resolve("draws.jsonl"), lines);
@@ -199,11 +202,13 @@ public final class Accuracy {
     }
 
     static void write(Path out, Path input, List<VotingCurves.Point> curve, double greedy, double chance, int items, int failed,
-                      int samples, double seconds) throws Exception {
+                      int samples, double seconds, Float metaMinScore) throws Exception {
         Files.createDirectories(out);
         StringBuilder md = new StringBuilder();
         md.append(String.format(Locale.ROOT, "%s: %d items (%d failed), %d draws each, %.0f s; greedy (k = 1, temperature 0) %.1f %%, "
-                + "chance %.1f %%%n%n", input.getFileName(), items, failed, samples, seconds, 100 * greedy, 100 * chance));
+                + "chance %.1f %%; MetaRM@k votes %s%n%n", input.getFileName(), items, failed, samples, seconds, 100 * greedy, 100 * chance,
+                metaMinScore == null ? "the top half of the draws by meta-RM score (meta_keep = ceil(k/2))"
+                        : "the draws with meta-RM score >= " + metaMinScore + ", all when none is (meta_min_score)"));
         md.append("| k | Voting@k | ± | MetaRM@k | ± |\n|---:|---:|---:|---:|---:|\n");
         StringBuilder csv = new StringBuilder("k,voting,voting_stderr,meta,meta_stderr,items,greedy,chance\n");
         XYSeries voting = new XYSeries("Voting@k"), meta = new XYSeries("MetaRM@k"), greedyLine = new XYSeries("greedy (k = 1, temperature 0)"),

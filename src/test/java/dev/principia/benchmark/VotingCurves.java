@@ -11,7 +11,8 @@ import java.util.Random;
  * when there are at most {@value #EXACT_SUBSETS} of them, else {@value #RANDOM_SUBSETS} random ones (seeded), and the
  * item's accuracy is the mean over subsets. Voting sums the scores of the subset's valid samples; MetaRM keeps the
  * {@code ceil(k / 2)} valid samples of the subset with the highest meta-RM scores (the server's default
- * {@code meta_keep}) and sums theirs.
+ * {@code meta_keep}) and sums theirs, or, given a minimum meta score (the server's {@code meta_min_score}), the valid
+ * samples scored at least that (all of them when none is).
  */
 public final class VotingCurves {
     static final int EXACT_SUBSETS = 2000;
@@ -62,13 +63,18 @@ public final class VotingCurves {
     }
 
     public static List<Point> curve(List<ItemDraws> items, int[] ks, long seed) {
+        return curve(items, ks, seed, null);
+    }
+
+    /** @param metaMinScore null for MetaRM@k by the server's default {@code meta_keep}, else by this {@code meta_min_score} */
+    public static List<Point> curve(List<ItemDraws> items, int[] ks, long seed, Float metaMinScore) {
         List<Point> points = new ArrayList<>();
         for (int k : ks) {
             double[] voting = new double[items.size()], meta = new double[items.size()];
             int n = 0;
             for (ItemDraws item : items) {
                 if (item.draws().size() < k) continue;
-                double[] acc = itemAccuracy(item, k, new Random(seed * 31 + k * 7919L + n));
+                double[] acc = itemAccuracy(item, k, new Random(seed * 31 + k * 7919L + n), metaMinScore);
                 voting[n] = acc[0];
                 meta[n] = acc[1];
                 n++;
@@ -81,6 +87,10 @@ public final class VotingCurves {
 
     /** {voting, meta} accuracy of one item at k, averaged over subsets. */
     static double[] itemAccuracy(ItemDraws item, int k, Random rnd) {
+        return itemAccuracy(item, k, rnd, null);
+    }
+
+    static double[] itemAccuracy(ItemDraws item, int k, Random rnd, Float metaMinScore) {
         int m = item.draws().size();
         double votes = 0, metas = 0;
         int subsets = 0;
@@ -88,8 +98,8 @@ public final class VotingCurves {
             int[] idx = new int[k];
             for (int i = 0; i < k; i++) idx[i] = i;
             while (true) {
-                votes += correct(item, idx, false);
-                metas += correct(item, idx, true);
+                votes += correct(item, idx, false, null);
+                metas += correct(item, idx, true, metaMinScore);
                 subsets++;
                 int i = k - 1;
                 while (i >= 0 && idx[i] == m - k + i) i--;
@@ -108,8 +118,8 @@ public final class VotingCurves {
                     all[j] = t;
                 }
                 int[] idx = Arrays.copyOf(all, k);
-                votes += correct(item, idx, false);
-                metas += correct(item, idx, true);
+                votes += correct(item, idx, false, null);
+                metas += correct(item, idx, true, metaMinScore);
                 subsets++;
             }
         }
@@ -118,9 +128,16 @@ public final class VotingCurves {
 
     /** 1 when the best response's vote over draws {@code idx} is strictly the highest, else 0. */
     static int correct(ItemDraws item, int[] idx, boolean metaFilter) {
+        return correct(item, idx, metaFilter, null);
+    }
+
+    static int correct(ItemDraws item, int[] idx, boolean metaFilter, Float metaMinScore) {
         List<Draw> used = new ArrayList<>();
         for (int i : idx) if (item.draws().get(i).valid()) used.add(item.draws().get(i));
-        if (metaFilter) {
+        if (metaFilter && metaMinScore != null) {
+            List<Draw> trusted = used.stream().filter(d -> d.metaScore() >= metaMinScore).toList();
+            if (!trusted.isEmpty()) used = trusted;
+        } else if (metaFilter) {
             used.sort((a, b) -> Float.compare(b.metaScore(), a.metaScore()));
             int keep = (idx.length + 1) / 2;
             if (used.size() > keep) used = used.subList(0, keep);

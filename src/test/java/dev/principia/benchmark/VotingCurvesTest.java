@@ -83,4 +83,22 @@ class VotingCurvesTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(item.draws().get(i).scores(), back.draws().get(i).scores());
         }
     }
+
+    @Test
+    void metaMinScoreVotesEveryDrawAtOrAboveItAndAllWhenNoneIs() {
+        // best is response 0; two trusted draws favour it, three distrusted ones outvote them
+        VotingCurves.ItemDraws item = new VotingCurves.ItemDraws(java.util.List.of(
+                new VotingCurves.Draw(true, new int[] {8, 2}, 1f), new VotingCurves.Draw(true, new int[] {7, 3}, 0f),
+                new VotingCurves.Draw(true, new int[] {2, 9}, -1f), new VotingCurves.Draw(true, new int[] {3, 9}, -2f),
+                new VotingCurves.Draw(true, new int[] {2, 8}, -3f), new VotingCurves.Draw(false, new int[0], 5f)), 0, 2);
+        int[] all = {0, 1, 2, 3, 4, 5};
+        assertEquals(0, VotingCurves.correct(item, all, false), "voting: 22 against 31");
+        assertEquals(1, VotingCurves.correct(item, all, true, 0f), "keeps the two scored >= 0; the invalid draw never counts");
+        assertEquals(0, VotingCurves.correct(item, all, true, -2f), "four kept: 20 against 23");
+        assertEquals(0, VotingCurves.correct(item, all, true, 9f), "none trusted: all valid draws, as voting");
+        assertEquals(1, VotingCurves.correct(item, all, true, null), "top half (3 of 6 by index count): 17 against 14");
+        java.util.List<VotingCurves.Point> byScore = VotingCurves.curve(java.util.List.of(item), new int[] {6}, 1, 0f);
+        assertEquals(1.0, byScore.get(0).meta(), 1e-12);
+        assertEquals(0.0, byScore.get(0).voting(), 1e-12);
+    }
 }

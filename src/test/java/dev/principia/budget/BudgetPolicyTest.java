@@ -73,6 +73,25 @@ class BudgetPolicyTest {
     }
 
     @Test
+    void metaMinScoreFiltersByScoreKeepsEveryPlaceAndTurnsAdaptiveOff() {
+        BudgetPolicy meta = new BudgetPolicy(1, 32, 256, 2048, 0.5f, new LoadPolicy(0, 0), true);
+        BudgetContext two = new BudgetContext(2, 20, 0, 0, Long.MAX_VALUE);
+        ResolvedBudget byScore = meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, true, 0, -1.5f), two, LoadSnapshot.IDLE);
+        assertEquals(-1.5f, byScore.metaMinScore());
+        assertEquals(8, byScore.metaKeep(), "no count applies");
+        assertTrue(byScore.metaFiltering());
+        assertFalse(byScore.adaptive(), "meta filtering wins over adaptive");
+        assertEquals(null, meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0), two, LoadSnapshot.IDLE).metaMinScore());
+        assertField("budget.meta_min_score", () -> meta.resolve(new RequestedBudget(8, 0, 4, null, null, 7, false, 0, 0f), two, LoadSnapshot.IDLE));
+        assertField("budget.meta_min_score", () -> meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0, Float.NaN), two, LoadSnapshot.IDLE));
+        assertField("budget.meta_min_score", () -> meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0, Float.NEGATIVE_INFINITY), two,
+                LoadSnapshot.IDLE));
+        assertField("budget.meta_min_score", () -> resolve(policy, new RequestedBudget(8, 0, 0, null, null, 7, false, 0, 0f), 20));
+        assertThrows(IllegalArgumentException.class, () -> new ResolvedBudget(8, 8, 0, 4, 0.5f, 20, 7, false, Long.MAX_VALUE, false, "", 0f),
+                "a score threshold and a count at once");
+    }
+
+    @Test
     void zeroSeedDrawsANonZeroOne() {
         assertNotEquals(0, resolve(policy, budget(1, null, null, 0), 20).seed());
     }

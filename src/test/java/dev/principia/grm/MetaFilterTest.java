@@ -48,4 +48,39 @@ class MetaFilterTest {
         assertEquals(1, vote.numCounted());
         assertFalse(kept[1]);
     }
+
+    @Test
+    void keepAtLeastKeepsEveryScoreAtOrAboveTheThresholdHoweverMany() {
+        float[] scores = {0.1f, 2.0f, -1f, Float.NaN, 1.5f, 0.3f};
+        assertArrayEquals(new boolean[] {true, true, false, false, true, true}, MetaFilter.keepAtLeast(scores, 0.1f), "equal is kept");
+        assertArrayEquals(new boolean[] {false, true, false, false, false, false}, MetaFilter.keepAtLeast(scores, 2.0f));
+        assertArrayEquals(new boolean[] {true, true, true, false, true, true}, MetaFilter.keepAtLeast(scores, 5f),
+                "none trusted: every valid sample is voted, never an invalid one");
+        assertArrayEquals(new boolean[] {false, false}, MetaFilter.keepAtLeast(new float[] {Float.NaN, Float.NaN}, 0f));
+    }
+
+    @Test
+    void keepAtLeastEqualsTheSlowReferenceOnRandomScores() {
+        java.util.Random rnd = new java.util.Random(3);
+        for (int t = 0; t < 2000; t++) {
+            float[] scores = new float[1 + rnd.nextInt(12)];
+            for (int i = 0; i < scores.length; i++) scores[i] = rnd.nextInt(5) == 0 ? Float.NaN : (float) rnd.nextGaussian() * 3;
+            float min = (float) rnd.nextGaussian() * 3;
+            boolean[] kept = MetaFilter.keepAtLeast(scores, min);
+            // reference: sort the valid scores; the threshold cuts them, or keeps all when it cuts every one
+            List<Float> valid = new ArrayList<>();
+            for (float f : scores) if (!Float.isNaN(f)) valid.add(f);
+            valid.sort(null);
+            boolean anyAbove = !valid.isEmpty() && valid.get(valid.size() - 1) >= min;
+            for (int i = 0; i < scores.length; i++) {
+                boolean expected = !Float.isNaN(scores[i]) && (!anyAbove || scores[i] >= min);
+                assertEquals(expected, kept[i], "trial " + t + " sample " + i);
+            }
+        }
+    }
+
+    @Test
+    void keepAtLeastRefusesANonFiniteThreshold() {
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> MetaFilter.keepAtLeast(new float[] {1f}, Float.NaN));
+    }
 }

@@ -107,6 +107,49 @@ class SpctScoringTest {
     }
 
     @Test
+    void metaMinScoreCountsExactlyTheSamplesScoredAtLeastIt() {
+        ScoreRequest.Builder byCount = GrpcTestSupport.request("meta-count", 3, 6, 32).setReturnSamples(true);
+        byCount.getBudgetBuilder().setSeed(11).setMetaKeep(3);
+        ScoreResponse first = stub.score(byCount.build());
+        float[] metas = new float[first.getSamplesCount()];
+        for (int s = 0; s < metas.length; s++) metas[s] = first.getSamples(s).getMetaScore();
+        float[] sorted = new float[(int) first.getSamplesList().stream().filter(x -> x.getValid()).count()];
+        for (int s = 0, j = 0; s < metas.length; s++) if (first.getSamples(s).getValid()) sorted[j++] = metas[s];
+        java.util.Arrays.sort(sorted);
+        assertTrue(sorted.length >= 2, "needs two valid samples, got " + sorted.length);
+        float between = (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2; // no score sits on the threshold
+        for (float min : new float[] {between, sorted[sorted.length - 1] + 1f}) {
+            ScoreRequest.Builder byScore = byCount.clone().setId("meta-score");
+            byScore.getBudgetBuilder().setMetaKeep(0).setMetaMinScore(min);
+            ScoreResponse r = stub.score(byScore.build());
+            assertEquals(metas.length, r.getSamplesCount());
+            boolean any = false;
+            for (var sample : r.getSamplesList()) any |= sample.getValid() && sample.getMetaScore() >= min;
+            double[] sums = new double[3];
+            int counted = 0;
+            for (int s = 0; s < metas.length; s++) {
+                var sample = r.getSamples(s);
+                assertEquals(first.getSamples(s).getText(), sample.getText(), "same seed, same samples");
+                assertEquals(metas[s], sample.getMetaScore(), 1e-3f);
+                boolean expected = sample.getValid() && (!any || sample.getMetaScore() >= min);
+                assertEquals(expected, sample.getCounted(), "sample " + s + " meta " + sample.getMetaScore() + " min " + min);
+                if (sample.getCounted()) {
+                    counted++;
+                    for (int i = 0; i < 3; i++) sums[i] += sample.getScores(i);
+                }
+            }
+            assertEquals(counted, r.getUsage().getSamplesCounted());
+            for (int i = 0; i < 3; i++) assertEquals(sums[i], r.getScores(i).getReward(), 1e-9, "vote over the kept samples only");
+        }
+        ScoreRequest.Builder both = byCount.clone().setId("both");
+        both.getBudgetBuilder().setMetaMinScore(0f);
+        io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                () -> stub.score(both.build()));
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        assertTrue(e.getStatus().getDescription().contains("budget.meta_min_score"), e.getStatus().getDescription());
+    }
+
+    @Test
     void scalarModeReturnsOneScorePerResponse() {
         ScoreResponse r = stub.score(GrpcTestSupport.request("scalar", 3, 1, 32).setMode(dev.principia.api.v1.Mode.MODE_SCALAR).build());
         assertFalse(r.hasError());
