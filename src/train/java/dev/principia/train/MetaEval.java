@@ -107,6 +107,10 @@ final class MetaEval {
         }
         record.put("held_out_accuracy_at_0", String.format(Locale.ROOT, "%.4f", (double) right / total));
         record.put("held_out_pair_accuracy", String.format(Locale.ROOT, "%.4f", pairs == 0 ? Double.NaN : (double) pairsRight / pairs));
+        double dropped = dropFlagged(draws, 8, false, seed);
+        System.out.printf(Locale.ROOT, "  voting over only the samples scored >= 0 (all when none is), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
+                100 * dropped, 100 * dropFlagged(draws, 8, true, seed));
+        record.put("held_out_drop_flagged_at_8", String.format(Locale.ROOT, "%.4f", dropped));
         for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
             System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
             record.put("held_out_voting_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.voting()));

@@ -51,10 +51,15 @@ final class MetaTrain {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * One collected sample: its meta-RM input tokens, label, the GRM's scores in request order (best = 0), and its
-     * per-token {@link ProcessLabels} and whether its working departs from the right one.
+     * One collected sample: its meta-RM input tokens, label, the GRM's scores in request order (best = 0), its
+     * per-token {@link ProcessLabels} and whether its working departs from the right one, and what it was made of
+     * (null where not known), for {@link SelfLabels}.
      */
-    record Sample(int[] tokens, boolean trusted, boolean valid, int[] scores, byte[] process, boolean departs) {
+    record Sample(int[] tokens, boolean trusted, boolean valid, int[] scores, byte[] process, boolean departs, Source source) {
+    }
+
+    /** The conversation, the responses in the order the sample saw them, and the GRM's judgment. */
+    record Source(Conversation conversation, List<String> presented, String judgment) {
     }
 
     /** One item's samples, in the order collect drew them. */
@@ -95,13 +100,12 @@ final class MetaTrain {
         int syntheticGroups = Integer.parseInt(o.getOrDefault("synthetic", "0"));
         List<Item> items, synthetic;
         List<Collected> records;
-        try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"))) {
-            PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
-            boolean[] digits = ProcessLabels.digits(tokenizer, config.vocabSize());
-            records = collected(collects);
-            items = read(codec, records, digits);
-            synthetic = synthetic(syntheticGroups, seed + 2, codec, digits);
-        }
+        Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"));
+        PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
+        boolean[] digits = ProcessLabels.digits(tokenizer, config.vocabSize());
+        records = collected(collects);
+        items = read(codec, records, digits);
+        synthetic = synthetic(syntheticGroups, seed + 2, codec, digits);
         Collections.shuffle(items, new Random(seed));
         int held = (int) Math.round(items.size() * heldShare);
         List<Item> test = items.subList(0, held), train = new ArrayList<>(items.subList(held, items.size()));
@@ -135,6 +139,7 @@ final class MetaTrain {
             return;
         }
         net.initFrom(o.containsKey("from") ? Path.of(o.get("from")) : grm);
+        SelfLabels checker = o.containsKey("self-labels") ? new SelfLabels(Path.of(o.get("self-labels")), tokenizer, codec, digits, pad, seed) : null;
         Random rnd = new Random(seed + 1);
         List<List<Item>> plan = new ArrayList<>();
         for (int e = 0; e < epochs; e++) plan.add(epoch(train, unanimous, rnd));
@@ -157,6 +162,7 @@ final class MetaTrain {
                         group.add(i);
                     }
                 }
+                if (checker != null) batch = checker.relabel(batch);
                 try (PointerScope scope = new PointerScope()) {
                     Tensor[] t = tensors(batch, pad, check, carry);
                     Tensor states = net.hidden(t[0]);
@@ -171,6 +177,7 @@ final class MetaTrain {
                 double secs = (System.nanoTime() - start) / 1e9;
                 Train.progress(step, steps, 0, ema, tokens / secs, secs);
             }
+            if (checker != null) System.out.printf(Locale.ROOT, "%n%s", checker.summary());
             System.out.printf(Locale.ROOT, "%nepoch %d of %d, on the %d held-out items:%n", e + 1, epochs, test.size());
             Map<String, String> record = MetaEval.evaluate(net, test, pad, seed);
             record.put("epochs", (e + 1) + " of " + epochs);
@@ -186,7 +193,7 @@ final class MetaTrain {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", o.getOrDefault("seed", "12"));
         record.putAll(evaluation);
-        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out"}) {
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels"}) {
             if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
         }
         record.put("items", Integer.toString(items));
@@ -260,7 +267,7 @@ final class MetaTrain {
                 int[] scores = JudgmentParser.defaults().parse(j.text(), n).scores();
                 int[] tokens = codec.encodeUserTurn(user, false);
                 ProcessLabels.Labels l = ProcessLabels.labels(codec, metaTemplate, conv, presented, item, order, j.text(), tokens, !j.slipped(), digits);
-                samples.add(new Sample(tokens, !j.slipped(), true, scores, l.perToken(), l.departs()));
+                samples.add(new Sample(tokens, !j.slipped(), true, scores, l.perToken(), l.departs(), new Source(conv, presented, j.text())));
             }
             out.add(new Item("synthetic/" + g, n, samples));
         }
@@ -307,7 +314,7 @@ final class MetaTrain {
             ArithmeticTask.Item item = turns.size() == 1 ? ProcessLabels.item(turns.get(0).content(), c.responses) : null;
             ProcessLabels.Labels l = item == null ? ProcessLabels.Labels.none(tokens.length)
                     : ProcessLabels.labels(codec, metaTemplate, c.conversation, c.presented, item, c.order, c.text, tokens, c.trusted, digits);
-            Sample s = new Sample(tokens, c.trusted, c.valid, c.scores, l.perToken(), l.departs());
+            Sample s = new Sample(tokens, c.trusted, c.valid, c.scores, l.perToken(), l.departs(), new Source(c.conversation, c.presented, c.text));
             byId.computeIfAbsent(c.id, k -> new Item(k, c.responses.size(), new ArrayList<>())).samples.add(s);
         }
         return new ArrayList<>(byId.values());

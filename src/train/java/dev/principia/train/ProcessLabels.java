@@ -128,7 +128,7 @@ final class ProcessLabels {
         return new Labels(labels, slip >= 0);
     }
 
-    private static int[] encode(PromptCodec codec, PromptTemplate metaTemplate, Conversation conversation, List<String> presented,
+    static int[] encode(PromptCodec codec, PromptTemplate metaTemplate, Conversation conversation, List<String> presented,
                                 String judgment) {
         return codec.encodeUserTurn(metaTemplate.render(conversation, presented, List.of(), judgment), false);
     }

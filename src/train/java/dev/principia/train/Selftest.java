@@ -206,6 +206,13 @@ final class Selftest {
                         "labels start at the judgment: " + right);
                 check(t.decode(java.util.Arrays.copyOfRange(rightTokens, scores, rightTokens.length)).strip().startsWith("Scores:"),
                         "labels end at the scores: " + right);
+                int[] rightSpan = SelfLabels.span(codec, meta, new MetaTrain.Source(conv, presented, right), rightTokens);
+                check(java.util.Arrays.equals(r, SelfLabels.labels(rightTokens, rightSpan[0], rightSpan[1], digits, -1)),
+                        "a checker's labels of an unflagged judgment are the right working's: " + right);
+                int grmDigits = 0;
+                for (int id : t.encode(SelfLabels.working(right))) if (digits[id]) grmDigits++;
+                check(grmDigits == SelfLabels.digitsIn(rightTokens, rightSpan[0], rightSpan[1], digits),
+                        "the working alone and inside the meta-RM input hold the same digits: " + right);
                 Critiques.Judged j = Critiques.judge(item, order, rnd, new Critiques.Slip(rnd.nextInt(4), rnd.nextBoolean() ? 1 : -1));
                 if (!j.slipped()) continue;
                 slipped++;
@@ -221,10 +228,13 @@ final class Selftest {
                     byte want = k < first || k >= end ? ProcessLabels.NONE : k < zero ? r[k] : k == zero ? ProcessLabels.SLIP : 0;
                     check(l[k] == want, "label at " + k + " of " + j.text());
                 }
+                int[] span = SelfLabels.span(codec, meta, new MetaTrain.Source(conv, presented, j.text()), tokens);
+                check(java.util.Arrays.equals(l, SelfLabels.labels(tokens, span[0], span[1], digits, SelfLabels.digitsIn(tokens, span[0], zero, digits))),
+                        "a checker flagging the slipped digit labels the judgment as the right working does: " + j.text());
             }
         }
         check(slipped > 150, "slips landed in " + slipped + " of 400 judgments");
-        System.out.printf("selftest: process labels of 400 right and %d slipped judgments: ok%n", slipped);
+        System.out.printf("selftest: process labels of 400 right and %d slipped judgments, and a checker's (SelfLabels) on the same: ok%n", slipped);
     }
 
     private static int indexOf(byte[] a, byte v) {
@@ -245,7 +255,7 @@ final class Selftest {
         float[] s = new float[10], y = new float[10];
         for (int i = 0; i < 10; i++) {
             boolean trusted = rnd.nextBoolean();
-            batch.add(new MetaTrain.Sample(new int[] {1}, trusted, true, new int[] {9}, new byte[] {ProcessLabels.NONE}, false));
+            batch.add(new MetaTrain.Sample(new int[] {1}, trusted, true, new int[] {9}, new byte[] {ProcessLabels.NONE}, false, null));
             group.add(i / 4);
             s[i] = (float) rnd.nextGaussian() * 2;
             y[i] = trusted ? 1 : 0;
@@ -294,8 +304,8 @@ final class Selftest {
         System.out.printf("selftest: weighted process loss over %d of 24 tokens %.6f vs reference %.6f: ok%n", counted, processGot, sum);
         byte n = ProcessLabels.NONE, d = ProcessLabels.RIGHT_DIGIT, x = ProcessLabels.SLIP;
         List<MetaTrain.Sample> labelled = List.of(
-                new MetaTrain.Sample(new int[6], true, true, new int[] {9}, new byte[] {n, 1, d, d, 1, n}, false),
-                new MetaTrain.Sample(new int[6], false, true, new int[] {1}, new byte[] {n, 1, d, x, 0, 0}, true));
+                new MetaTrain.Sample(new int[6], true, true, new int[] {9}, new byte[] {n, 1, d, d, 1, n}, false, null),
+                new MetaTrain.Sample(new int[6], false, true, new int[] {1}, new byte[] {n, 1, d, x, 0, 0}, true, null));
         float[] w = ProcessLabels.weights(labelled, 6, 2, 4);
         double[] share = new double[5];
         for (int k = 0; k < 2; k++) {
