@@ -11,6 +11,7 @@
 #   benchmark/run.sh drain [--rmb FILE] [--runs 3]              SIGTERM with 16 requests in flight; every answer exactly once
 #   benchmark/run.sh soak [--minutes 30]                        steady mixed load; heap, RSS, KV sampled every 30 s
 #   benchmark/run.sh accuracy --input FILE [--samples 32] [--addr HOST:PORT] [--out DIR] [--limit N] [--meta-min-score X]
+#                                                               (or --draws FILE: the table again from an earlier run's draws.jsonl)
 #                                                               Voting@k / MetaRM@k against a running server: Markdown, CSV, PNG
 #   benchmark/run.sh arith --seed S --count N --out FILE         arithmetic judging items (RMB best-of-N shape) from a seed
 #   benchmark/run.sh trt [workDir]                              TensorRT decode/prefill tokens/s, 110M (GPU node; see benchmark/gpu/run.sh)

@@ -39,7 +39,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]
  * [--temperature T] (the sampled draws; default the server's) [--meta-min-score X] (MetaRM@k keeps the draws the meta-RM
  * scores at least X, as the server's {@code meta_min_score} does, instead of the top half); {@code --samples 0} measures
- * greedy only}
+ * greedy only; {@code --draws FILE} recomputes the Voting@k and MetaRM@k table from an earlier run's {@code draws.jsonl}
+ * (for another {@code --meta-min-score}) without a server, and prints it}
  */
 public final class Accuracy {
     static final int[] KS = {1, 2, 4, 8, 16, 32};
@@ -48,7 +49,7 @@ public final class Accuracy {
     }
 
     public static void main(String[] args) throws Exception {
-        Path input = null, out = Path.of("target/accuracy");
+        Path input = null, out = Path.of("target/accuracy"), drawsFile = null;
         String addr = "localhost:9000";
         int samples = 32, limit = Integer.MAX_VALUE, concurrency = 2, maxResponses = 4;
         Integer maxNewTokens = null;
@@ -67,8 +68,15 @@ public final class Accuracy {
                 case "--max-responses" -> maxResponses = Integer.parseInt(args[++i]);
                 case "--temperature" -> temperature = Float.parseFloat(args[++i]);
                 case "--meta-min-score" -> metaMinScore = Float.parseFloat(args[++i]);
+                case "--draws" -> drawsFile = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
+        }
+        if (drawsFile != null) {
+            List<VotingCurves.ItemDraws> earlier = new ArrayList<>();
+            for (String line : Files.readAllLines(drawsFile)) if (!line.isBlank()) earlier.add(VotingCurves.fromJsonLine(line));
+            System.out.print(table(VotingCurves.curve(earlier, KS, seed, metaMinScore)));
+            return;
         }
         if (input == null) throw new IllegalArgumentException("--input FILE is required (RMB pairwise/best-of-N or arithmetic JSONL)");
         List<Item> items = read(input, maxResponses);
@@ -201,6 +209,16 @@ public final class Accuracy {
         return items.stream().mapToDouble(i -> 1.0 / i.responses().size()).average().orElse(0);
     }
 
+    /** The Markdown table of a curve: k, Voting@k and MetaRM@k with their standard errors. */
+    static String table(List<VotingCurves.Point> curve) {
+        StringBuilder md = new StringBuilder("| k | Voting@k | ± | MetaRM@k | ± |\n|---:|---:|---:|---:|---:|\n");
+        for (VotingCurves.Point p : curve) {
+            md.append(String.format(Locale.ROOT, "| %d | %.1f %% | %.1f | %.1f %% | %.1f |%n", p.k(), 100 * p.voting(), 100 * p.votingStderr(),
+                    100 * p.meta(), 100 * p.metaStderr()));
+        }
+        return md.toString();
+    }
+
     static void write(Path out, Path input, List<VotingCurves.Point> curve, double greedy, double chance, int items, int failed,
                       int samples, double seconds, Float metaMinScore) throws Exception {
         Files.createDirectories(out);
@@ -209,14 +227,12 @@ public final class Accuracy {
                 + "chance %.1f %%; MetaRM@k votes %s%n%n", input.getFileName(), items, failed, samples, seconds, 100 * greedy, 100 * chance,
                 metaMinScore == null ? "the top half of the draws by meta-RM score (meta_keep = ceil(k/2))"
                         : "the draws with meta-RM score >= " + metaMinScore + ", all when none is (meta_min_score)"));
-        md.append("| k | Voting@k | ± | MetaRM@k | ± |\n|---:|---:|---:|---:|---:|\n");
+        md.append(table(curve));
         StringBuilder csv = new StringBuilder("k,voting,voting_stderr,meta,meta_stderr,items,greedy,chance\n");
         XYSeries voting = new XYSeries("Voting@k"), meta = new XYSeries("MetaRM@k"), greedyLine = new XYSeries("greedy (k = 1, temperature 0)"),
                 chanceLine = new XYSeries("chance");
         List<String> labels = new ArrayList<>();
         for (VotingCurves.Point p : curve) {
-            md.append(String.format(Locale.ROOT, "| %d | %.1f %% | %.1f | %.1f %% | %.1f |%n", p.k(), 100 * p.voting(), 100 * p.votingStderr(),
-                    100 * p.meta(), 100 * p.metaStderr()));
             csv.append(String.format(Locale.ROOT, "%d,%.5f,%.5f,%.5f,%.5f,%d,%.5f,%.5f%n", p.k(), p.voting(), p.votingStderr(), p.meta(),
                     p.metaStderr(), p.items(), greedy, chance));
             int x = labels.size();

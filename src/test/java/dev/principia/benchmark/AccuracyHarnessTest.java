@@ -97,6 +97,30 @@ class AccuracyHarnessTest {
     }
 
     @Test
+    void drawsFromAnEarlierRunAreRevotedUnderAnotherKeepRuleWithoutAServer(@TempDir Path dir) throws Exception {
+        // two trusted draws favour the best response, three distrusted ones outvote them
+        VotingCurves.ItemDraws item = new VotingCurves.ItemDraws(List.of(
+                new VotingCurves.Draw(true, new int[] {8, 2}, 1f), new VotingCurves.Draw(true, new int[] {7, 3}, 0.5f),
+                new VotingCurves.Draw(true, new int[] {2, 9}, -1f), new VotingCurves.Draw(true, new int[] {3, 9}, -2f),
+                new VotingCurves.Draw(true, new int[] {2, 8}, -3f)), 0, 2);
+        Path draws = dir.resolve("draws.jsonl");
+        Files.writeString(draws, VotingCurves.toJsonLine(item) + "\n" + VotingCurves.toJsonLine(item) + "\n");
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            Accuracy.main(new String[] {"--draws", draws.toString(), "--meta-min-score", "0"});
+        } finally {
+            System.setOut(stdout);
+        }
+        String table = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(Accuracy.table(VotingCurves.curve(List.of(item, item), Accuracy.KS, 1, 0f)), table);
+        // every 4-subset holds a trusted draw: voting loses all five, dropping the distrusted draws wins all five
+        assertTrue(table.contains("| 4 | 0.0 % | 0.0 | 100.0 % | 0.0 |"), table);
+        assertTrue(table.contains("| 1 | 40.0 % | 0.0 | 40.0 % | 0.0 |"), "alone, a distrusted draw is still voted: " + table);
+    }
+
+    @Test
     void readsPairwiseAndBestOfNAndKeepsTheBestFirst(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("items.jsonl");
         Files.writeString(f, """
