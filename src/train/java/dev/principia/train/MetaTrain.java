@@ -94,13 +94,17 @@ final class MetaTrain {
 
         ModelConfig causal = ModelConfig.read(grm);
         int pad = JSON.readTree(grm.resolve("config.json").toFile()).path("pad_token_id").asInt();
+        int extraLayers = Integer.parseInt(o.getOrDefault("extra-layers", "0"));
+        if (extraLayers < 0) throw new IllegalArgumentException("--extra-layers must be >= 0, got " + extraLayers);
+        // extra layers sit on top of the base's (initFrom copies the base's by name) with their output projections at
+        // zero, so that the classifier starts as its base and has room to compare what the base predicted with what was written
         ModelConfig config = ModelConfig.parse(JSON.readTree(Train.llamaConfig(causal.vocabSize(), causal.hiddenSize(),
-                causal.intermediateSize(), causal.numHiddenLayers(), causal.numAttentionHeads(), causal.numKeyValueHeads(),
+                causal.intermediateSize(), causal.numHiddenLayers() + extraLayers, causal.numAttentionHeads(), causal.numKeyValueHeads(),
                 causal.eosTokenIds().get(0), pad, true, causal.maxPositionEmbeddings())));
         int syntheticGroups = Integer.parseInt(o.getOrDefault("synthetic", "0"));
         List<Item> items, synthetic;
         List<Collected> records;
-        Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json"));
+        Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json")); // open for the run (SelfLabels encodes with it); one run per process
         PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
         boolean[] digits = ProcessLabels.digits(tokenizer, config.vocabSize());
         records = collected(collects);
@@ -138,7 +142,9 @@ final class MetaTrain {
             MetaEval.evaluate(net, test, pad, seed);
             return;
         }
-        net.initFrom(o.containsKey("from") ? Path.of(o.get("from")) : grm);
+        Path base = o.containsKey("from") ? Path.of(o.get("from")) : grm;
+        net.initFrom(base);
+        net.zeroOutputs(ModelConfig.read(base).numHiddenLayers()); // only the layers the base does not have
         SelfLabels checker = o.containsKey("self-labels") ? new SelfLabels(Path.of(o.get("self-labels")), tokenizer, codec, digits, pad, seed) : null;
         Random rnd = new Random(seed + 1);
         List<List<Item>> plan = new ArrayList<>();
@@ -193,7 +199,7 @@ final class MetaTrain {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", o.getOrDefault("seed", "12"));
         record.putAll(evaluation);
-        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels"}) {
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers"}) {
             if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
         }
         record.put("items", Integer.toString(items));

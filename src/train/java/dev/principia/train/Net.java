@@ -233,6 +233,20 @@ final class Net {
         }
     }
 
+    /**
+     * Zeroes the attention and MLP output projections of layers {@code from} and up, so that those layers add nothing
+     * to the residual stream: a deeper twin of a model starts computing exactly what the model does (their other weights
+     * still get gradients once the output projections move).
+     */
+    void zeroOutputs(int from) {
+        try (NoGradGuard guard = new NoGradGuard()) {
+            for (int l = from; l < config.numHiddenLayers(); l++) {
+                p("model.layers." + l + ".self_attn.o_proj.weight").zero_();
+                p("model.layers." + l + ".mlp.down_proj.weight").zero_();
+            }
+        }
+    }
+
     /** Writes the HF model directory's weights in {@code dtype}. */
     void writeWeights(Path file, DType dtype, Map<String, String> metadata) throws IOException {
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");

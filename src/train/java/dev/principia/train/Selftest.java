@@ -41,6 +41,8 @@ import dev.principia.model.Tokenizer;
  * </ul>
  */
 final class Selftest {
+    private static final ObjectMapper JSON_READER = new ObjectMapper();
+
     private Selftest() {
     }
 
@@ -124,6 +126,7 @@ final class Selftest {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", "5");
         record.put("pad_token_id", Integer.toString(pad));
+        record.put("steps", "8");
         Path model = work.resolve("model");
         Train.writeModelDir(net, tok, model, record, DType.F32);
         double[][] ref = new ReferenceDecoder(model).forward(probe);
@@ -131,6 +134,22 @@ final class Selftest {
         for (int i = 0; i < ref.length; i++) worst = Math.max(worst, ReferenceDecoder.relativeError(java.util.Arrays.copyOf(a[i], config.vocabSize()), ref[i]));
         check(worst < 1e-4, "torch logits vs the float64 reference of the exported directory: " + worst);
         System.out.printf("selftest: exported GRM vs float64 reference, worst relative error %.2e: ok%n", worst);
+
+        // grm --init: continuing an exported model takes its tokenizer, shape, weights and step (export-only stops there)
+        Path continued = work.resolve("continued");
+        Train.grm(Map.of("init", model.toString(), "work", work.resolve("continue-work").toString(), "out", continued.toString(),
+                "steps", "20", "export-only", "true"));
+        check(JSON_READER.readTree(continued.resolve("training.json").toFile()).path("steps").asText().equals("8"), "--init continues at the model's step");
+        check(Files.readString(continued.resolve("tokenizer.json")).equals(Files.readString(model.resolve("tokenizer.json"))), "--init keeps the tokenizer");
+        double[][] again = new ReferenceDecoder(continued).forward(probe);
+        double drift = 0;
+        for (int i = 0; i < ref.length; i++) {
+            float[] f = new float[again[i].length];
+            for (int j = 0; j < f.length; j++) f[j] = (float) again[i][j];
+            drift = Math.max(drift, ReferenceDecoder.relativeError(f, ref[i]));
+        }
+        check(drift < 1e-2, "--init starts from the model's weights (fp16 export): " + drift);
+        System.out.printf("selftest: grm --init continues the exported model at step 8 (logits within %.1e): ok%n", drift);
 
         ModelConfig cls = ModelConfig.parse(json.readTree(Train.llamaConfig(vocabSize, 64, 128, 2, 4, 2, eos, pad, true)));
         Net classifier = new Net(cls, 6);
@@ -146,6 +165,24 @@ final class Selftest {
         double refScore = new ReferenceDecoder(metaDir).classify(probe)[0];
         check(Math.abs(score - refScore) <= 1e-4 * Math.max(1, Math.abs(refScore)), "classifier score " + score + " vs reference " + refScore);
         System.out.printf("selftest: exported meta-RM score %.5f vs reference %.5f: ok%n", score, refScore);
+
+        // --extra-layers: a deeper classifier from the same model, its new layers' outputs zeroed, starts as the shallow one
+        ModelConfig deeper = ModelConfig.parse(json.readTree(Train.llamaConfig(vocabSize, 64, 128, 3, 4, 2, eos, pad, true)));
+        Net deep = new Net(deeper, 7);
+        deep.initFrom(metaDir);
+        deep.zeroOutputs(2);
+        float deepScore;
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            long[] row = new long[probe.length];
+            for (int i = 0; i < row.length; i++) row[i] = probe[i];
+            deepScore = deep.classify(deep.hidden(Net.longs(row, 1, row.length)), Net.longs(new long[] {row.length - 1}, 1)).item_float();
+        }
+        Path deepDir = work.resolve("meta-deeper");
+        Train.writeModelDir(deep, tok, deepDir, record, DType.F32);
+        double deepRef = new ReferenceDecoder(deepDir).classify(probe)[0];
+        check(Math.abs(deepScore - score) <= 1e-5 * Math.max(1, Math.abs(score)), "extra layers start as the base: " + deepScore + " vs " + score);
+        check(Math.abs(deepScore - deepRef) <= 1e-4 * Math.max(1, Math.abs(deepRef)), "3-layer classifier " + deepScore + " vs reference " + deepRef);
+        System.out.printf("selftest: a classifier with an extra layer starts as its base (%.5f vs %.5f): ok%n", deepScore, score);
         metaLoss();
         slips();
         processLabels(tok, chat);

@@ -3,6 +3,7 @@ package dev.principia.train;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -12,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
@@ -109,7 +111,7 @@ public final class Train {
         return new Object[] {user, judgment, meta};
     }
 
-    private static void grm(Map<String, String> o) throws IOException {
+    static void grm(Map<String, String> o) throws IOException {
         long seed = Long.parseLong(o.getOrDefault("seed", "11"));
         int steps = Integer.parseInt(o.getOrDefault("steps", "3000"));
         int batch = Integer.parseInt(o.getOrDefault("batch", "32"));
@@ -130,6 +132,30 @@ public final class Train {
         PromptTemplate grmTemplate = PromptTemplate.loadDefault();
         PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
         Path tok = work.resolve("tokenizer");
+        Path init = o.containsKey("init") ? Path.of(o.get("init")) : null;
+        boolean fresh = !Files.isRegularFile(work.resolve("checkpoint").resolve("step.txt"));
+        if (init != null) {
+            // continue an exported model (the embedded default: its checkpoint is not in the repository): its tokenizer
+            // and shape, its weights as the start, its recorded step as the start of the data stream and schedule
+            JsonNode c = JSON.readTree(init.resolve("config.json").toFile());
+            hidden = c.path("hidden_size").asInt();
+            layers = c.path("num_hidden_layers").asInt();
+            heads = c.path("num_attention_heads").asInt();
+            kvHeads = c.path("num_key_value_heads").asInt();
+            ffn = c.path("intermediate_size").asInt();
+            maxPositions = c.path("max_position_embeddings").asInt();
+            if (!c.path("architectures").path(0).asText().endsWith("ForCausalLM")) {
+                throw new IllegalArgumentException("--init " + init + " is not a causal LM");
+            }
+        }
+        if (init != null && fresh) {
+            Files.createDirectories(tok);
+            Files.copy(init.resolve("tokenizer.json"), tok.resolve("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(init.resolve("tokenizer_config.json"), tok.resolve("tokenizer_config.json"), StandardCopyOption.REPLACE_EXISTING);
+            try (Tokenizer t = Tokenizer.load(tok.resolve("tokenizer.json"))) {
+                Files.writeString(tok.resolve("vocab-size.txt"), (t.tokenId(Bpe.IM_END) + 1) + "\n");
+            }
+        }
         if (!Files.isRegularFile(tok.resolve("tokenizer.json"))) {
             System.out.println("training the tokenizer (target vocabulary " + vocab + ") on 3000 rendered examples");
             ChatTemplate chat = ChatTemplate.of(Bpe.CHAT_TEMPLATE, null, Bpe.IM_END);
@@ -155,12 +181,18 @@ public final class Train {
                     imEnd, pad, false, maxPositions)));
             Net net = new Net(config, seed);
             int done = net.loadCheckpoint(work.resolve("checkpoint"));
+            if (done > 0) System.out.println("resuming from step " + done);
+            if (init != null && done == 0) {
+                net.initFrom(init);
+                done = Integer.parseInt(JSON.readTree(init.resolve("training.json").toFile()).path("steps").asText("0"));
+                if (done >= steps) throw new IllegalArgumentException("--init " + init + " ran " + done + " steps; --steps must be more");
+                System.out.println("starting from " + init + " (step " + done + "; AdamW moments start at zero)");
+            }
             System.out.printf(Locale.ROOT, "model: Llama, %d layers, hidden %d, heads %d/%d, ffn %d, vocabulary %d: %.2f M parameters%n",
                     layers, hidden, heads, kvHeads, ffn, config.vocabSize(), net.parameterCount() / 1e6);
-            if (done > 0) System.out.println("resuming from step " + done);
             if (Boolean.parseBoolean(o.getOrDefault("export-only", "false"))) {
                 if (done == 0) throw new IllegalArgumentException("--export-only: no checkpoint in " + work);
-                export(net, tok, out, record(seed, done, batch, lr, Double.NaN, pad));
+                export(net, tok, out, record(seed, done, batch, lr, Double.NaN, pad, init));
                 System.out.println("exported step " + done + " to " + out);
                 return;
             }
@@ -200,7 +232,7 @@ public final class Train {
                 }
                 if (step % exportEvery == 0 || step == steps || outOfTime) {
                     Path snap = step == steps || outOfTime ? out : work.resolve("export-step" + step);
-                    export(net, tok, snap, record(seed, step, batch, lr, ema, pad));
+                    export(net, tok, snap, record(seed, step, batch, lr, ema, pad, init));
                     System.out.println("\nexported step " + step + " to " + snap);
                 }
                 if (outOfTime) {
@@ -211,10 +243,11 @@ public final class Train {
         }
     }
 
-    private static Map<String, String> record(long seed, int step, int batch, double lr, double loss, int pad) {
+    private static Map<String, String> record(long seed, int step, int batch, double lr, double loss, int pad, Path init) {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", Long.toString(seed));
         record.put("steps", Integer.toString(step));
+        if (init != null) record.put("init", init.toString());
         record.put("batch", Integer.toString(batch));
         record.put("lr", Double.toString(lr));
         if (!Double.isNaN(loss)) record.put("loss", String.format(Locale.ROOT, "%.4f", loss));
