@@ -154,12 +154,7 @@ final class Selftest {
         ModelConfig cls = ModelConfig.parse(json.readTree(Train.llamaConfig(vocabSize, 64, 128, 2, 4, 2, eos, pad, true)));
         Net classifier = new Net(cls, 6);
         classifier.initFrom(model);
-        float score;
-        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            long[] row = new long[probe.length];
-            for (int i = 0; i < row.length; i++) row[i] = probe[i];
-            score = classifier.classify(classifier.hidden(Net.longs(row, 1, row.length)), Net.longs(new long[] {row.length - 1}, 1)).item_float();
-        }
+        float score = lastScore(classifier, probe);
         Path metaDir = work.resolve("meta");
         Train.writeModelDir(classifier, tok, metaDir, record, DType.F32);
         double refScore = new ReferenceDecoder(metaDir).classify(probe)[0];
@@ -171,12 +166,7 @@ final class Selftest {
         Net deep = new Net(deeper, 7);
         deep.initFrom(metaDir);
         deep.zeroOutputs(2);
-        float deepScore;
-        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
-            long[] row = new long[probe.length];
-            for (int i = 0; i < row.length; i++) row[i] = probe[i];
-            deepScore = deep.classify(deep.hidden(Net.longs(row, 1, row.length)), Net.longs(new long[] {row.length - 1}, 1)).item_float();
-        }
+        float deepScore = lastScore(deep, probe);
         Path deepDir = work.resolve("meta-deeper");
         Train.writeModelDir(deep, tok, deepDir, record, DType.F32);
         double deepRef = new ReferenceDecoder(deepDir).classify(probe)[0];
@@ -187,6 +177,15 @@ final class Selftest {
         slips();
         processLabels(tok, chat);
         System.out.println("selftest passed");
+    }
+
+    /** A classifier's score at the last token of {@code tokens}. */
+    private static float lastScore(Net classifier, int[] tokens) {
+        try (NoGradGuard g = new NoGradGuard(); PointerScope scope = new PointerScope()) {
+            long[] row = new long[tokens.length];
+            for (int i = 0; i < row.length; i++) row[i] = tokens[i];
+            return classifier.classify(classifier.hidden(Net.longs(row, 1, row.length)), Net.longs(new long[] {row.length - 1}, 1)).item_float();
+        }
     }
 
     /** Slipped judgments (the meta-RM's synthetic negatives) parse, and are wrong exactly when the slip landed. */
