@@ -97,10 +97,12 @@ final class MetaTrain {
         int extraLayers = Integer.parseInt(o.getOrDefault("extra-layers", "0"));
         if (extraLayers < 0) throw new IllegalArgumentException("--extra-layers must be >= 0, got " + extraLayers);
         // extra layers sit on top of the base's (initFrom copies the base's by name) with their output projections at
-        // zero, so that the classifier starts as its base and has room to compare what the base predicted with what was written
-        ModelConfig config = ModelConfig.parse(JSON.readTree(Train.llamaConfig(causal.vocabSize(), causal.hiddenSize(),
-                causal.intermediateSize(), causal.numHiddenLayers() + extraLayers, causal.numAttentionHeads(), causal.numKeyValueHeads(),
-                causal.eosTokenIds().get(0), pad, true, causal.maxPositionEmbeddings())));
+        // zero, so that the classifier starts as its base and has room to compare what the base predicted with what
+        // was written; --evaluate takes the evaluated model's own shape, whatever its depth
+        ModelConfig config = o.containsKey("evaluate") ? ModelConfig.read(Path.of(o.get("evaluate")))
+                : ModelConfig.parse(JSON.readTree(Train.llamaConfig(causal.vocabSize(), causal.hiddenSize(), causal.intermediateSize(),
+                        causal.numHiddenLayers() + extraLayers, causal.numAttentionHeads(), causal.numKeyValueHeads(),
+                        causal.eosTokenIds().get(0), pad, true, causal.maxPositionEmbeddings())));
         int syntheticGroups = Integer.parseInt(o.getOrDefault("synthetic", "0"));
         List<Item> items, synthetic;
         List<Collected> records;
