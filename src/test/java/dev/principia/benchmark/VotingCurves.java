@@ -5,6 +5,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
+import dev.principia.grm.MetaFilter;
+
 /**
  * Voting@k and MetaRM@k from one set of draws per item, as the paper measures them: an item counts as correct only
  * if its labelled best response gets the strictly highest vote. For each k the draws are subsampled: every k-subset
@@ -135,8 +137,12 @@ public final class VotingCurves {
         List<Draw> used = new ArrayList<>();
         for (int i : idx) if (item.draws().get(i).valid()) used.add(item.draws().get(i));
         if (metaFilter && metaMinScore != null) {
-            List<Draw> trusted = used.stream().filter(d -> d.metaScore() >= metaMinScore).toList();
-            if (!trusted.isEmpty()) used = trusted;
+            float[] scores = new float[used.size()];
+            for (int i = 0; i < scores.length; i++) scores[i] = used.get(i).metaScore();
+            boolean[] kept = MetaFilter.keepAtLeast(scores, metaMinScore); // the server's rule, not a copy of it
+            List<Draw> trusted = new ArrayList<>();
+            for (int i = 0; i < kept.length; i++) if (kept[i]) trusted.add(used.get(i));
+            used = trusted;
         } else if (metaFilter) {
             used.sort((a, b) -> Float.compare(b.metaScore(), a.metaScore()));
             int keep = (idx.length + 1) / 2;

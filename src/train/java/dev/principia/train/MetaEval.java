@@ -107,10 +107,10 @@ final class MetaEval {
         }
         record.put("held_out_accuracy_at_0", String.format(Locale.ROOT, "%.4f", (double) right / total));
         record.put("held_out_pair_accuracy", String.format(Locale.ROOT, "%.4f", pairs == 0 ? Double.NaN : (double) pairsRight / pairs));
-        double dropped = dropFlagged(draws, 8, false, seed);
+        VotingCurves.Point dropped = dropFlagged(draws, seed);
         System.out.printf(Locale.ROOT, "  voting over only the samples scored >= 0 (all when none is), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
-                100 * dropped, 100 * dropFlagged(draws, 8, true, seed));
-        record.put("held_out_drop_flagged_at_8", String.format(Locale.ROOT, "%.4f", dropped));
+                100 * dropped.meta(), 100 * dropped.voting());
+        record.put("held_out_drop_flagged_at_8", String.format(Locale.ROOT, "%.4f", dropped.meta()));
         for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
             System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
             record.put("held_out_voting_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.voting()));
@@ -207,48 +207,16 @@ final class MetaEval {
         }
         System.out.printf(Locale.ROOT, "  samples with a digit the GRM would not have written: %.1f %% of %d trusted, %.1f %% of %d untrusted%n",
                 100.0 * flagged[0] / Math.max(1, counted[0]), counted[0], 100.0 * flagged[1] / Math.max(1, counted[1]), counted[1]);
+        VotingCurves.Point dropped = dropFlagged(draws.get(2), seed);
         System.out.printf(Locale.ROOT, "  voting over only the samples without such a digit (all when every one has one), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
-                100 * dropFlagged(draws.get(2), 8, false, seed), 100 * dropFlagged(draws.get(2), 8, true, seed));
+                100 * dropped.meta(), 100 * dropped.voting());
     }
 
     /**
-     * Accuracy of voting over random {@code k}-subsets of each item's draws (300 per item) that first drops the
-     * samples whose meta score is below 0 (keeping all when every one is): a keep rule for a checker that flags.
+     * At k = 8: MetaRM@8 by the server's {@code meta_min_score 0} (vote only the draws scored at least 0, all when
+     * none is: a keep rule for a checker that flags) and Voting@8, on the same subsets of each item's draws.
      */
-    static double dropFlagged(List<VotingCurves.ItemDraws> items, int k, boolean keepAll, long seed) {
-        java.util.Random rnd = new java.util.Random(seed);
-        double sum = 0;
-        int n = 0;
-        for (VotingCurves.ItemDraws item : items) {
-            int m = item.draws().size();
-            if (m < k) continue;
-            int[] all = new int[m];
-            for (int i = 0; i < m; i++) all[i] = i;
-            int right = 0;
-            for (int s = 0; s < 300; s++) {
-                for (int i = 0; i < k; i++) {
-                    int j = i + rnd.nextInt(m - i);
-                    int t = all[i];
-                    all[i] = all[j];
-                    all[j] = t;
-                }
-                List<VotingCurves.Draw> used = new ArrayList<>(), clean = new ArrayList<>();
-                for (int i = 0; i < k; i++) {
-                    VotingCurves.Draw d = item.draws().get(all[i]);
-                    if (!d.valid()) continue;
-                    used.add(d);
-                    if (d.metaScore() >= 0) clean.add(d);
-                }
-                if (!keepAll && !clean.isEmpty()) used = clean;
-                long[] reward = new long[item.numResponses()];
-                for (VotingCurves.Draw d : used) for (int r = 0; r < reward.length; r++) reward[r] += d.scores()[r];
-                boolean ok = !used.isEmpty();
-                for (int r = 0; r < reward.length; r++) if (r != item.best() && reward[r] >= reward[item.best()]) ok = false;
-                if (ok) right++;
-            }
-            sum += right / 300.0;
-            n++;
-        }
-        return sum / Math.max(1, n);
+    static VotingCurves.Point dropFlagged(List<VotingCurves.ItemDraws> items, long seed) {
+        return VotingCurves.curve(items, new int[] {8}, seed, 0f).get(0);
     }
 }
