@@ -150,6 +150,13 @@ final class Selftest {
         }
         check(drift < 1e-2, "--init starts from the model's weights (fp16 export): " + drift);
         System.out.printf("selftest: grm --init continues the exported model at step 8 (logits within %.1e): ok%n", drift);
+        try {
+            Train.grm(Map.of("init", model.toString(), "work", work.resolve("continue-work").toString(), "out", continued.toString(),
+                    "steps", "20", "export-only", "true", "hidden", "96"));
+            check(false, "--init with a --hidden that disagrees was accepted");
+        } catch (IllegalArgumentException expected) {
+            check(expected.getMessage().contains("--hidden 96 disagrees with --init's hidden_size 64"), expected.getMessage());
+        }
 
         ModelConfig cls = ModelConfig.parse(json.readTree(Train.llamaConfig(vocabSize, 64, 128, 2, 4, 2, eos, pad, true)));
         Net classifier = new Net(cls, 6);

@@ -138,15 +138,15 @@ public final class Train {
             // continue an exported model (the embedded default: its checkpoint is not in the repository): its tokenizer
             // and shape, its weights as the start, its recorded step as the start of the data stream and schedule
             JsonNode c = JSON.readTree(init.resolve("config.json").toFile());
-            hidden = c.path("hidden_size").asInt();
-            layers = c.path("num_hidden_layers").asInt();
-            heads = c.path("num_attention_heads").asInt();
-            kvHeads = c.path("num_key_value_heads").asInt();
-            ffn = c.path("intermediate_size").asInt();
-            maxPositions = c.path("max_position_embeddings").asInt();
             if (!c.path("architectures").path(0).asText().endsWith("ForCausalLM")) {
                 throw new IllegalArgumentException("--init " + init + " is not a causal LM");
             }
+            hidden = shapeOf(o, c, "hidden", "hidden_size");
+            layers = shapeOf(o, c, "layers", "num_hidden_layers");
+            heads = shapeOf(o, c, "heads", "num_attention_heads");
+            kvHeads = shapeOf(o, c, "kv-heads", "num_key_value_heads");
+            ffn = shapeOf(o, c, "ffn", "intermediate_size");
+            maxPositions = shapeOf(o, c, "max-positions", "max_position_embeddings");
         }
         if (init != null && fresh) {
             Files.createDirectories(tok);
@@ -241,6 +241,16 @@ public final class Train {
                 }
             }
         }
+    }
+
+    /** A shape value of the --init model; an option given beside --init must agree with it. */
+    private static int shapeOf(Map<String, String> o, JsonNode config, String option, String key) {
+        int value = config.path(key).asInt();
+        if (o.containsKey(option) && Integer.parseInt(o.get(option)) != value) {
+            throw new IllegalArgumentException("--" + option + " " + o.get(option) + " disagrees with --init's " + key + " " + value
+                    + " (a continued model keeps its shape; leave --" + option + " out)");
+        }
+        return value;
     }
 
     private static Map<String, String> record(long seed, int step, int batch, double lr, double loss, int pad, Path init) {
