@@ -26,6 +26,8 @@ import dev.principia.model.Tokenizer;
 /** What a meta-RM would do for the server on held-out items, and why: the report {@link MetaTrain} prints per epoch. */
 final class MetaEval {
     private static final int[] KS = {1, 2, 4, 8, 16};
+    /** The keep thresholds ({@code meta_min_score}) a report sweeps at k = 8. */
+    private static final float[] THRESHOLDS = {-8, -6, -4, -3, -2, -1, 1, 2};
 
     private MetaEval() {
     }
@@ -35,7 +37,7 @@ final class MetaEval {
      * (trusted, untrusted) pairs within an item that the meta-RM orders right, and Voting@k against MetaRM@k.
      */
     static Map<String, String> evaluate(Net net, List<MetaTrain.Item> test, int pad, long seed) {
-        List<VotingCurves.ItemDraws> draws = new ArrayList<>(), minDraws = new ArrayList<>();
+        List<VotingCurves.ItemDraws> draws = new ArrayList<>(), minDraws = new ArrayList<>(), oracle = new ArrayList<>();
         long right = 0, total = 0, pairsRight = 0, pairs = 0, departs = 0, caughtAtSlip = 0, okTokens = 0, okPositive = 0, after = 0, afterNegative = 0;
         try (NoGradGuard g = new NoGradGuard()) {
             for (MetaTrain.Item it : test) {
@@ -75,7 +77,7 @@ final class MetaEval {
                         }
                     }
                 }
-                List<VotingCurves.Draw> d = new ArrayList<>(), dm = new ArrayList<>();
+                List<VotingCurves.Draw> d = new ArrayList<>(), dm = new ArrayList<>(), dor = new ArrayList<>();
                 for (int i = 0; i < v.length; i++) {
                     MetaTrain.Sample s = it.samples().get(i);
                     if ((v[i] > 0) == s.trusted()) right++;
@@ -88,7 +90,9 @@ final class MetaEval {
                     }
                     d.add(new VotingCurves.Draw(s.valid(), s.valid() ? s.scores() : new int[0], v[i]));
                     dm.add(new VotingCurves.Draw(s.valid(), s.valid() ? s.scores() : new int[0], minimum[i]));
+                    dor.add(new VotingCurves.Draw(s.valid(), s.valid() ? s.scores() : new int[0], s.departs() ? -1f : 1f));
                 }
+                oracle.add(new VotingCurves.ItemDraws(dor, 0, it.responses()));
                 draws.add(new VotingCurves.ItemDraws(d, 0, it.responses()));
                 minDraws.add(new VotingCurves.ItemDraws(dm, 0, it.responses()));
             }
@@ -103,14 +107,27 @@ final class MetaEval {
                     (double) afterNegative / Math.max(1, after));
             for (VotingCurves.Point p : VotingCurves.curve(minDraws, KS, seed)) System.out.printf(Locale.ROOT, " MetaRM@%d %.1f %%", p.k(), 100 * p.meta());
             System.out.println();
+            VotingCurves.Point minDropped = dropFlagged(minDraws, seed);
+            System.out.printf(Locale.ROOT, "  process: voting over only the samples whose minimum is >= 0 (all when none is), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
+                    100 * minDropped.meta(), 100 * minDropped.voting());
+            record.put("held_out_min_drop_flagged_at_8", String.format(Locale.ROOT, "%.4f", minDropped.meta()));
+            System.out.print("  process: the same at other thresholds:");
+            for (float x : THRESHOLDS) System.out.printf(Locale.ROOT, " %s %.1f %%", x, 100 * VotingCurves.curve(minDraws, new int[] {8}, seed, x).get(0).meta());
+            System.out.println();
             record.put("held_out_caught_at_slip", String.format(Locale.ROOT, "%.4f", (double) caughtAtSlip / departs));
         }
         record.put("held_out_accuracy_at_0", String.format(Locale.ROOT, "%.4f", (double) right / total));
         record.put("held_out_pair_accuracy", String.format(Locale.ROOT, "%.4f", pairs == 0 ? Double.NaN : (double) pairsRight / pairs));
+        VotingCurves.Point ceiling = dropFlagged(oracle, seed);
+        System.out.printf(Locale.ROOT, "  a perfect checker (drops every sample whose working departs from the right one), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
+                100 * ceiling.meta(), 100 * ceiling.voting());
         VotingCurves.Point dropped = dropFlagged(draws, seed);
         System.out.printf(Locale.ROOT, "  voting over only the samples scored >= 0 (all when none is), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
                 100 * dropped.meta(), 100 * dropped.voting());
         record.put("held_out_drop_flagged_at_8", String.format(Locale.ROOT, "%.4f", dropped.meta()));
+        System.out.print("  the same at other thresholds:");
+        for (float x : THRESHOLDS) System.out.printf(Locale.ROOT, " %s %.1f %%", x, 100 * VotingCurves.curve(draws, new int[] {8}, seed, x).get(0).meta());
+        System.out.println();
         for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
             System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
             record.put("held_out_voting_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.voting()));
@@ -127,7 +144,7 @@ final class MetaEval {
      * samples hold a digit the GRM would not have written. A meta-RM that only reads what the GRM believes
      * can do no better than this; a GRM trained apart (another seed) tells how much an independent checker knows.
      */
-    static void grmSurprise(Path grm, List<MetaTrain.Collected> collected, List<MetaTrain.Item> test, long seed) throws IOException {
+    static void grmSurprise(Path grm, List<MetaTrain.Collected> collected, List<MetaTrain.Item> test, long seed, boolean metaContext) throws IOException {
         Set<String> held = new HashSet<>();
         for (MetaTrain.Item it : test) held.add(it.id());
         Map<String, List<MetaTrain.Collected>> raw = new HashMap<>();
@@ -135,7 +152,7 @@ final class MetaEval {
         ModelConfig config = ModelConfig.read(grm);
         Net net = new Net(config, seed);
         net.initFrom(grm);
-        PromptTemplate template = PromptTemplate.loadDefault();
+        PromptTemplate template = PromptTemplate.loadDefault(), metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
         String[] names = {"the sum of log-probabilities of its working's digits", "the lowest log-probability of a digit",
                 "minus the number of digits it would not have written itself (argmax)"};
         List<List<VotingCurves.ItemDraws>> draws = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
@@ -151,19 +168,31 @@ final class MetaEval {
                 float[][] v = new float[3][samples.size()];
                 for (int i = 0; i < samples.size(); i++) {
                     MetaTrain.Collected c = samples.get(i);
-                    int cut = c.text().indexOf("Scores:");
-                    int[] prompt = codec.encodeUserTurn(template.render(c.conversation(), c.presented()), true);
-                    int[] body = tokenizer.encode(c.text());
-                    int working = Math.min(body.length, tokenizer.encode(cut < 0 ? c.text() : c.text().substring(0, cut)).length);
-                    long[] ids = new long[prompt.length + body.length];
-                    for (int k = 0; k < ids.length; k++) ids[k] = k < prompt.length ? prompt[k] : body[k - prompt.length];
+                    int[] seq;
+                    int from, to;
+                    if (metaContext) {
+                        // the judgment as the meta-RM reads it: inside the meta template's user turn
+                        seq = codec.encodeUserTurn(metaTemplate.render(c.conversation(), c.presented(), List.of(), c.text()), false);
+                        int[] span = SelfLabels.span(codec, metaTemplate, new MetaTrain.Source(c.conversation(), c.presented(), c.text()), seq);
+                        from = span[0];
+                        to = span[1];
+                    } else {
+                        int cut = c.text().indexOf("Scores:");
+                        int[] prompt = codec.encodeUserTurn(template.render(c.conversation(), c.presented()), true);
+                        int[] body = tokenizer.encode(c.text());
+                        seq = java.util.Arrays.copyOf(prompt, prompt.length + body.length);
+                        System.arraycopy(body, 0, seq, prompt.length, body.length);
+                        from = prompt.length;
+                        to = prompt.length + Math.min(body.length, tokenizer.encode(cut < 0 ? c.text() : c.text().substring(0, cut)).length);
+                    }
+                    long[] ids = new long[seq.length];
+                    for (int k = 0; k < ids.length; k++) ids[k] = seq[k];
                     float min = 0;
                     try (PointerScope scope = new PointerScope()) {
                         Tensor lp = torch.log_softmax(net.logits(net.hidden(Net.longs(ids, 1, ids.length))), -1).contiguous();
                         float[] flat = new float[ids.length * vocab];
                         lp.data_ptr_float().get(flat);
-                        for (int k = 0; k < working; k++) {
-                            int pos = prompt.length + k;
+                        for (int pos = Math.max(1, from); pos < to; pos++) {
                             if (!digit[(int) ids[pos]]) continue;
                             int row = (pos - 1) * vocab;
                             float written = flat[row + (int) ids[pos]];

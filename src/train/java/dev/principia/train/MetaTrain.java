@@ -134,7 +134,11 @@ final class MetaTrain {
                 100.0 * slipUntrusted / Math.max(1, n - trusted), 100.0 * slipTrusted / Math.max(1, trusted));
 
         if (o.containsKey("grm-surprise")) {
-            MetaEval.grmSurprise(Path.of(o.get("grm-surprise")), records, test, seed);
+            String context = o.getOrDefault("surprise-context", "grm");
+            if (!context.equals("grm") && !context.equals("meta")) {
+                throw new IllegalArgumentException("--surprise-context must be grm (after the GRM's prompt) or meta (inside the meta template), got " + context);
+            }
+            MetaEval.grmSurprise(Path.of(o.get("grm-surprise")), records, test, seed, context.equals("meta"));
             return;
         }
         Net net = new Net(config, seed);
@@ -146,7 +150,12 @@ final class MetaTrain {
         }
         Path base = o.containsKey("from") ? Path.of(o.get("from")) : grm;
         net.initFrom(base);
-        net.zeroOutputs(ModelConfig.read(base).numHiddenLayers()); // only the layers the base does not have
+        int baseLayers = ModelConfig.read(base).numHiddenLayers();
+        net.zeroOutputs(baseLayers); // only the layers the base does not have
+        if (Integer.parseInt(o.getOrDefault("freeze-base", "0")) != 0) {
+            if (extraLayers == 0) throw new IllegalArgumentException("--freeze-base 1 needs --extra-layers N > 0: with the base frozen only the head would learn");
+            net.freezeBelow(baseLayers);
+        }
         SelfLabels checker = o.containsKey("self-labels") ? new SelfLabels(Path.of(o.get("self-labels")), tokenizer, codec, digits, pad, seed) : null;
         Random rnd = new Random(seed + 1);
         List<List<Item>> plan = new ArrayList<>();
@@ -201,7 +210,7 @@ final class MetaTrain {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", o.getOrDefault("seed", "12"));
         record.putAll(evaluation);
-        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers"}) {
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers", "freeze-base"}) {
             if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
         }
         record.put("items", Integer.toString(items));

@@ -247,6 +247,20 @@ final class Net {
         }
     }
 
+    /**
+     * Stops training the embeddings and layers below {@code layers} (their gradients are never computed, so
+     * {@link #step} leaves them as they are): a deeper twin keeps its base's next-token computation exactly, and
+     * only the layers above it and the head learn to read it.
+     */
+    void freezeBelow(int layers) {
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
+            String n = e.getKey();
+            boolean base = n.equals("model.embed_tokens.weight");
+            for (int l = 0; l < layers && !base; l++) base = n.startsWith("model.layers." + l + ".");
+            if (base) e.getValue().requires_grad_(false);
+        }
+    }
+
     /** Writes the HF model directory's weights in {@code dtype}. */
     void writeWeights(Path file, DType dtype, Map<String, String> metadata) throws IOException {
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");

@@ -180,10 +180,83 @@ final class Selftest {
         check(Math.abs(deepScore - score) <= 1e-5 * Math.max(1, Math.abs(score)), "extra layers start as the base: " + deepScore + " vs " + score);
         check(Math.abs(deepScore - deepRef) <= 1e-4 * Math.max(1, Math.abs(deepRef)), "3-layer classifier " + deepScore + " vs reference " + deepRef);
         System.out.printf("selftest: a classifier with an extra layer starts as its base (%.5f vs %.5f): ok%n", deepScore, score);
+        frozenBase(deep, probe);
+        opWeights(grm, meta);
+        metaContext(tok, chat, grm, meta);
         metaLoss();
         slips();
         processLabels(tok, chat);
         System.out.println("selftest passed");
+    }
+
+    /** --freeze-base: a step moves the layers above the base and the head, and leaves the base's weights bit for bit. */
+    private static void frozenBase(Net deep, int[] probe) {
+        deep.freezeBelow(2);
+        Map<String, float[]> before = new LinkedHashMap<>();
+        for (String name : deep.params.keySet()) before.put(name, deep.values(name));
+        for (int step = 1; step <= 2; step++) {
+            try (PointerScope scope = new PointerScope()) {
+                long[] row = new long[probe.length];
+                for (int i = 0; i < row.length; i++) row[i] = probe[i];
+                Tensor s = deep.classify(deep.hidden(Net.longs(row, 1, row.length)), Net.longs(new long[] {row.length - 1}, 1));
+                s.sub(new org.bytedeco.pytorch.Scalar(5.0)).pow(new org.bytedeco.pytorch.Scalar(2)).sum().backward();
+                deep.step(step, 1e-2, 0.1, 1.0);
+            }
+        }
+        int moved = 0, kept = 0;
+        for (String name : deep.params.keySet()) {
+            boolean base = name.equals("model.embed_tokens.weight") || name.startsWith("model.layers.0.") || name.startsWith("model.layers.1.");
+            boolean same = java.util.Arrays.equals(before.get(name), deep.values(name));
+            check(base == same, name + (base ? " is frozen and must not move" : " is trained and must move"));
+            if (same) kept++;
+            else moved++;
+        }
+        System.out.printf("selftest: --freeze-base keeps %d base tensors bit for bit and trains the other %d: ok%n", kept, moved);
+    }
+
+    /** --op-weights: a stream of only the weighted operations, in the task's proportions among them; bad specs refused. */
+    private static void opWeights(PromptTemplate grm, PromptTemplate meta) {
+        double[] w = Train.opWeights("0,0,3,1");
+        Random rnd = new Random(17);
+        int mul = 0, addSub = 0;
+        for (int i = 0; i < 400; i++) {
+            String query = ((MetaTrain.Source) Train.draw(rnd, grm, meta, w)[3]).conversation().query();
+            if (query.contains(" times ")) mul++;
+            else if (query.startsWith("Compute ")) addSub++;
+            else check(false, "--op-weights 0,0,3,1 drew " + query);
+        }
+        check(mul > 250 && mul < 350, "about three quarters multiplication: " + mul + " of 400");
+        for (String bad : new String[] {"1,1,1", "0,0,0,0", "1,-1,1,1", "1,NaN,1,1"}) {
+            boolean refused;
+            try {
+                Train.opWeights(bad);
+                refused = false;
+            } catch (IllegalArgumentException e) {
+                refused = true;
+            }
+            check(refused, "--op-weights " + bad + " is refused");
+        }
+        System.out.printf("selftest: --op-weights 0,0,3,1 drew %d multiplications and %d of A + B - C in 400: ok%n", mul, addSub);
+    }
+
+    /** --meta-context: the example is the meta-RM's own input, cut where the judgment starts and after its critique. */
+    private static void metaContext(Path tok, ChatTemplate chat, PromptTemplate grm, PromptTemplate meta) throws Exception {
+        try (Tokenizer t = Tokenizer.load(tok.resolve("tokenizer.json"))) {
+            PromptCodec codec = PromptCodec.of(t, chat);
+            for (int i = 0; i < 20; i++) {
+                Object[] d = Train.draw(new Random(100 + i), grm, meta);
+                Train.Example ex = Train.metaContextExample(codec, meta, d);
+                int[] whole = codec.encodeUserTurn((String) d[2], false);
+                int[] joined = java.util.Arrays.copyOf(ex.prompt(), ex.prompt().length + ex.target().length);
+                System.arraycopy(ex.target(), 0, joined, ex.prompt().length, ex.target().length);
+                check(java.util.Arrays.equals(joined, java.util.Arrays.copyOf(whole, joined.length)), "prompt + target is a prefix of the meta-RM's input");
+                String judgment = (String) d[1], target = t.decode(ex.target());
+                String working = judgment.substring(0, judgment.indexOf("Scores:"));
+                check(working.startsWith(target) && working.substring(target.length()).isBlank(), "the target is the principles and critique: " + target);
+                check(t.decode(ex.prompt()).endsWith("[The Begin of Evaluation]\n"), "the prompt ends where the judgment starts");
+            }
+        }
+        System.out.println("selftest: --meta-context examples are the meta-RM's input, the loss on the principles and critique: ok");
     }
 
     /** A classifier's score at the last token of {@code tokens}. */

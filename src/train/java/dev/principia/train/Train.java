@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -98,7 +99,20 @@ public final class Train {
 
     /** Draws one training example; {@code codec} == null renders text only (for the tokenizer's corpus). */
     static Object[] draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate) {
+        return draw(rnd, grm, metaTemplate, null);
+    }
+
+    /**
+     * As {@link #draw(Random, PromptTemplate, PromptTemplate)}, with the operations weighted ({@code opWeights} in
+     * {@link ArithmeticTask.Op} order, null for the task's own uniform mix): an item of operation o is kept with
+     * probability weight(o) / max weight, so a stream can dwell on what a model gets wrong most.
+     */
+    static Object[] draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate, double[] opWeights) {
         ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
+        if (opWeights != null) {
+            double max = Arrays.stream(opWeights).max().orElse(1);
+            while (rnd.nextDouble() * max >= opWeights[item.op().ordinal()]) item = ArithmeticTask.trainingItem(rnd);
+        }
         int n = item.responses().size();
         int[] order = order(n, rnd);
         List<String> presented = presented(item, order);
@@ -108,7 +122,7 @@ public final class Train {
         var parsed = JudgmentParser.defaults().parse(judgment, n);
         if (!parsed.valid()) throw new IllegalStateException("unparseable synthetic judgment: " + judgment);
         String meta = metaTemplate.render(conv, presented, List.of(), judgment);
-        return new Object[] {user, judgment, meta};
+        return new Object[] {user, judgment, meta, new MetaTrain.Source(conv, presented, judgment)};
     }
 
     static void grm(Map<String, String> o) throws IOException {
@@ -127,6 +141,9 @@ public final class Train {
         int exportEvery = Integer.parseInt(o.getOrDefault("export-every", "500"));
         double minutes = Double.parseDouble(o.getOrDefault("minutes", "1e9"));
         Path work = Path.of(opt(o, "work")), out = Path.of(opt(o, "out"));
+        double[] opWeights = opWeights(o.get("op-weights"));
+        double metaShare = Double.parseDouble(o.getOrDefault("meta-context", "0"));
+        if (!(metaShare >= 0 && metaShare <= 1)) throw new IllegalArgumentException("--meta-context must be a share in 0..1, got " + metaShare);
         Files.createDirectories(work);
 
         PromptTemplate grmTemplate = PromptTemplate.loadDefault();
@@ -192,7 +209,7 @@ public final class Train {
                     layers, hidden, heads, kvHeads, ffn, config.vocabSize(), net.parameterCount() / 1e6);
             if (Boolean.parseBoolean(o.getOrDefault("export-only", "false"))) {
                 if (done == 0) throw new IllegalArgumentException("--export-only: no checkpoint in " + work);
-                export(net, tok, out, record(seed, done, batch, lr, Double.NaN, pad, init));
+                export(net, tok, out, record(seed, done, batch, lr, Double.NaN, pad, init, o));
                 System.out.println("exported step " + done + " to " + out);
                 return;
             }
@@ -206,7 +223,11 @@ public final class Train {
                 Random rnd = new Random(seed * 1_000_003L + step);
                 List<Example> ex = new ArrayList<>();
                 for (int i = 0; i < batch; i++) {
-                    Object[] d = draw(rnd, grmTemplate, metaTemplate);
+                    Object[] d = draw(rnd, grmTemplate, metaTemplate, opWeights);
+                    if (metaShare > 0 && rnd.nextDouble() < metaShare) {
+                        ex.add(metaContextExample(codec, metaTemplate, d));
+                        continue;
+                    }
                     int[] prompt = codec.encodeUserTurn((String) d[0], true);
                     int[] body = tokenizer.encode((String) d[1]);
                     int[] target = java.util.Arrays.copyOf(body, body.length + 1);
@@ -232,7 +253,7 @@ public final class Train {
                 }
                 if (step % exportEvery == 0 || step == steps || outOfTime) {
                     Path snap = step == steps || outOfTime ? out : work.resolve("export-step" + step);
-                    export(net, tok, snap, record(seed, step, batch, lr, ema, pad, init));
+                    export(net, tok, snap, record(seed, step, batch, lr, ema, pad, init, o));
                     System.out.println("\nexported step " + step + " to " + snap);
                 }
                 if (outOfTime) {
@@ -241,6 +262,34 @@ public final class Train {
                 }
             }
         }
+    }
+
+    /**
+     * A drawn example ({@link #draw}) as the meta-RM reads it ({@code --meta-context}): the judgment inside the meta
+     * template's user turn, the loss on its principles and critique (not the scores). A model trained only in the
+     * GRM's own context cannot predict the working there, so a meta-RM grown from it starts without its arithmetic.
+     */
+    static Example metaContextExample(PromptCodec codec, PromptTemplate metaTemplate, Object[] drawn) {
+        int[] seq = codec.encodeUserTurn((String) drawn[2], false);
+        int[] span = SelfLabels.span(codec, metaTemplate, (MetaTrain.Source) drawn[3], seq);
+        return new Example(Arrays.copyOf(seq, span[0]), Arrays.copyOfRange(seq, span[0], span[1]));
+    }
+
+    /** {@code --op-weights ADD,SUB,MUL,ADD_SUB} (non-negative, not all zero), or null when not given. */
+    static double[] opWeights(String spec) {
+        if (spec == null) return null;
+        String[] parts = spec.split(",");
+        int n = ArithmeticTask.Op.values().length;
+        if (parts.length != n) throw new IllegalArgumentException("--op-weights needs " + n + " comma-separated weights (ADD,SUB,MUL,ADD_SUB), got " + spec);
+        double[] w = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            w[i] = Double.parseDouble(parts[i].trim());
+            if (!(w[i] >= 0) || Double.isInfinite(w[i])) throw new IllegalArgumentException("--op-weights: weight " + parts[i] + " is not a finite non-negative number");
+            sum += w[i];
+        }
+        if (sum == 0) throw new IllegalArgumentException("--op-weights: all weights are zero");
+        return w;
     }
 
     /** A shape value of the --init model; an option given beside --init must agree with it. */
@@ -253,7 +302,7 @@ public final class Train {
         return value;
     }
 
-    private static Map<String, String> record(long seed, int step, int batch, double lr, double loss, int pad, Path init) {
+    private static Map<String, String> record(long seed, int step, int batch, double lr, double loss, int pad, Path init, Map<String, String> o) {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", Long.toString(seed));
         record.put("steps", Integer.toString(step));
@@ -262,6 +311,8 @@ public final class Train {
         record.put("lr", Double.toString(lr));
         if (!Double.isNaN(loss)) record.put("loss", String.format(Locale.ROOT, "%.4f", loss));
         record.put("data", "ArithmeticTask.trainingItem from Random(seed * 1000003 + step), judgments by Critiques");
+        if (o.containsKey("op-weights")) record.put("op_weights", o.get("op-weights") + " (ADD,SUB,MUL,ADD_SUB)");
+        if (o.containsKey("meta-context")) record.put("meta_context", o.get("meta-context"));
         record.put("pad_token_id", Integer.toString(pad));
         return record;
     }
