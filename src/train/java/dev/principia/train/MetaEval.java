@@ -107,13 +107,7 @@ final class MetaEval {
                     (double) afterNegative / Math.max(1, after));
             for (VotingCurves.Point p : VotingCurves.curve(minDraws, KS, seed)) System.out.printf(Locale.ROOT, " MetaRM@%d %.1f %%", p.k(), 100 * p.meta());
             System.out.println();
-            VotingCurves.Point minDropped = dropFlagged(minDraws, seed);
-            System.out.printf(Locale.ROOT, "  process: voting over only the samples whose minimum is >= 0 (all when none is), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
-                    100 * minDropped.meta(), 100 * minDropped.voting());
-            record.put("held_out_min_drop_flagged_at_8", String.format(Locale.ROOT, "%.4f", minDropped.meta()));
-            System.out.print("  process: the same at other thresholds:");
-            for (float x : THRESHOLDS) System.out.printf(Locale.ROOT, " %s %.1f %%", x, 100 * VotingCurves.curve(minDraws, new int[] {8}, seed, x).get(0).meta());
-            System.out.println();
+            record.put("held_out_min_drop_flagged_at_8", keepThresholds("  process: voting over only the samples whose minimum is", minDraws, seed));
             record.put("held_out_caught_at_slip", String.format(Locale.ROOT, "%.4f", (double) caughtAtSlip / departs));
         }
         record.put("held_out_accuracy_at_0", String.format(Locale.ROOT, "%.4f", (double) right / total));
@@ -121,19 +115,26 @@ final class MetaEval {
         VotingCurves.Point ceiling = dropFlagged(oracle, seed);
         System.out.printf(Locale.ROOT, "  a perfect checker (drops every sample whose working departs from the right one), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
                 100 * ceiling.meta(), 100 * ceiling.voting());
-        VotingCurves.Point dropped = dropFlagged(draws, seed);
-        System.out.printf(Locale.ROOT, "  voting over only the samples scored >= 0 (all when none is), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
-                100 * dropped.meta(), 100 * dropped.voting());
-        record.put("held_out_drop_flagged_at_8", String.format(Locale.ROOT, "%.4f", dropped.meta()));
-        System.out.print("  the same at other thresholds:");
-        for (float x : THRESHOLDS) System.out.printf(Locale.ROOT, " %s %.1f %%", x, 100 * VotingCurves.curve(draws, new int[] {8}, seed, x).get(0).meta());
-        System.out.println();
+        record.put("held_out_drop_flagged_at_8", keepThresholds("  voting over only the samples scored", draws, seed));
         for (VotingCurves.Point p : VotingCurves.curve(draws, KS, seed)) {
             System.out.printf(Locale.ROOT, "  k %2d: Voting@k %.1f %%  MetaRM@k %.1f %%  (%d items)%n", p.k(), 100 * p.voting(), 100 * p.meta(), p.items());
             record.put("held_out_voting_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.voting()));
             record.put("held_out_meta_at_" + p.k(), String.format(Locale.ROOT, "%.4f", p.meta()));
         }
         return record;
+    }
+
+    /**
+     * Prints MetaRM@8 under the server's {@code meta_min_score} rule at 0 and at each of {@link #THRESHOLDS}, against
+     * Voting@8 on the same subsets; returns the figure at 0 for the training record.
+     */
+    private static String keepThresholds(String what, List<VotingCurves.ItemDraws> items, long seed) {
+        VotingCurves.Point atZero = dropFlagged(items, seed);
+        System.out.printf(Locale.ROOT, "%s >= 0 (all when none is), 8 of each item's draws: %.1f %% (voting %.1f %%); at other thresholds:",
+                what, 100 * atZero.meta(), 100 * atZero.voting());
+        for (float x : THRESHOLDS) System.out.printf(Locale.ROOT, " %s %.1f %%", x, 100 * VotingCurves.curve(items, new int[] {8}, seed, x).get(0).meta());
+        System.out.println();
+        return String.format(Locale.ROOT, "%.4f", atZero.meta());
     }
 
     /**
