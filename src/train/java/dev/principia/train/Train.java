@@ -230,7 +230,7 @@ public final class Train {
                     }
                     int[] prompt = codec.encodeUserTurn((String) d[0], true);
                     int[] body = tokenizer.encode((String) d[1]);
-                    int[] target = java.util.Arrays.copyOf(body, body.length + 1);
+                    int[] target = Arrays.copyOf(body, body.length + 1);
                     target[body.length] = imEnd;
                     ex.add(new Example(prompt, target));
                 }
