@@ -169,31 +169,17 @@ final class MetaEval {
                 float[][] v = new float[3][samples.size()];
                 for (int i = 0; i < samples.size(); i++) {
                     MetaTrain.Collected c = samples.get(i);
-                    int[] seq;
-                    int from, to;
-                    if (metaContext) {
-                        // the judgment as the meta-RM reads it: inside the meta template's user turn
-                        seq = codec.encodeUserTurn(metaTemplate.render(c.conversation(), c.presented(), List.of(), c.text()), false);
-                        int[] span = SelfLabels.span(codec, metaTemplate, new MetaTrain.Source(c.conversation(), c.presented(), c.text()), seq);
-                        from = span[0];
-                        to = span[1];
-                    } else {
-                        int cut = c.text().indexOf("Scores:");
-                        int[] prompt = codec.encodeUserTurn(template.render(c.conversation(), c.presented()), true);
-                        int[] body = tokenizer.encode(c.text());
-                        seq = java.util.Arrays.copyOf(prompt, prompt.length + body.length);
-                        System.arraycopy(body, 0, seq, prompt.length, body.length);
-                        from = prompt.length;
-                        to = prompt.length + Math.min(body.length, tokenizer.encode(cut < 0 ? c.text() : c.text().substring(0, cut)).length);
-                    }
-                    long[] ids = new long[seq.length];
-                    for (int k = 0; k < ids.length; k++) ids[k] = seq[k];
+                    MetaTrain.Source src = new MetaTrain.Source(c.conversation(), c.presented(), c.text());
+                    SelfLabels.Span span = metaContext ? SelfLabels.inMetaTemplate(codec, metaTemplate, src)
+                            : SelfLabels.inGrmTurn(codec, tokenizer, template, src);
+                    long[] ids = new long[span.tokens().length];
+                    for (int k = 0; k < ids.length; k++) ids[k] = span.tokens()[k];
                     float min = 0;
                     try (PointerScope scope = new PointerScope()) {
                         Tensor lp = torch.log_softmax(net.logits(net.hidden(Net.longs(ids, 1, ids.length))), -1).contiguous();
                         float[] flat = new float[ids.length * vocab];
                         lp.data_ptr_float().get(flat);
-                        for (int pos = Math.max(1, from); pos < to; pos++) {
+                        for (int pos = Math.max(1, span.from()); pos < span.to(); pos++) {
                             if (!digit[(int) ids[pos]]) continue;
                             int row = (pos - 1) * vocab;
                             float written = flat[row + (int) ids[pos]];

@@ -68,12 +68,9 @@ final class SelfLabels {
         int[] promptLength = new int[b];
         int t = 0;
         for (int k = 0; k < b; k++) {
-            MetaTrain.Source src = todo.get(k).source();
-            int[] prompt = codec.encodeUserTurn(grmTemplate.render(src.conversation(), src.presented()), true);
-            int[] body = tokenizer.encode(working(src.judgment()));
-            ids[k] = Arrays.copyOf(prompt, prompt.length + body.length);
-            System.arraycopy(body, 0, ids[k], prompt.length, body.length);
-            promptLength[k] = prompt.length;
+            Span span = inGrmTurn(codec, tokenizer, grmTemplate, todo.get(k).source());
+            ids[k] = span.tokens();
+            promptLength[k] = span.from();
             t = Math.max(t, ids[k].length);
         }
         long[] in = new long[b * t];
@@ -111,6 +108,26 @@ final class SelfLabels {
         if (!trusted && s.trusted()) flaggedTrusted++;
         if (trusted && !s.trusted()) keptUntrusted++;
         return new MetaTrain.Sample(tokens, trusted, s.valid(), s.scores(), labels, !trusted, src);
+    }
+
+    /** A judgment's tokens in some context: {@code tokens}, the principles and critique at [from, to). */
+    record Span(int[] tokens, int from, int to) {
+    }
+
+    /** The judgment where the GRM wrote it: its prompt, then the principles and critique (the scores left out). */
+    static Span inGrmTurn(PromptCodec codec, Tokenizer tokenizer, PromptTemplate grmTemplate, MetaTrain.Source src) {
+        int[] prompt = codec.encodeUserTurn(grmTemplate.render(src.conversation(), src.presented()), true);
+        int[] body = tokenizer.encode(working(src.judgment()));
+        int[] tokens = Arrays.copyOf(prompt, prompt.length + body.length);
+        System.arraycopy(body, 0, tokens, prompt.length, body.length);
+        return new Span(tokens, prompt.length, tokens.length);
+    }
+
+    /** The judgment where the meta-RM reads it: inside the meta template's user turn (the whole input). */
+    static Span inMetaTemplate(PromptCodec codec, PromptTemplate metaTemplate, MetaTrain.Source src) {
+        int[] tokens = ProcessLabels.encode(codec, metaTemplate, src.conversation(), src.presented(), src.judgment());
+        int[] span = span(codec, metaTemplate, src, tokens);
+        return new Span(tokens, span[0], span[1]);
     }
 
     /** [start, end): the tokens of the meta-RM input {@code tokens} that hold the judgment's principles and critique. */

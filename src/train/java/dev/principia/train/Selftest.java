@@ -69,8 +69,8 @@ final class Selftest {
                         "verdict line of response " + (j + 1) + ": " + judgment);
             }
             if (i < 300) {
-                Object[] d = Train.draw(new Random(i), grm, meta);
-                corpus.add(chat.render(List.of(Map.of("role", "user", "content", (String) d[0])), true, Map.of()) + d[1] + Bpe.IM_END);
+                Train.Drawn d = Train.draw(new Random(i), grm, meta);
+                corpus.add(chat.render(List.of(Map.of("role", "user", "content", d.user())), true, Map.of()) + d.judgment() + Bpe.IM_END);
             }
         }
         Path tok = work.resolve("tokenizer");
@@ -220,7 +220,7 @@ final class Selftest {
         Random rnd = new Random(17);
         int mul = 0, addSub = 0;
         for (int i = 0; i < 400; i++) {
-            String query = ((MetaTrain.Source) Train.draw(rnd, grm, meta, w)[3]).conversation().query();
+            String query = Train.draw(rnd, grm, meta, w).source().conversation().query();
             if (query.contains(" times ")) mul++;
             else if (query.startsWith("Compute ")) addSub++;
             else check(false, "--op-weights 0,0,3,1 drew " + query);
@@ -244,13 +244,13 @@ final class Selftest {
         try (Tokenizer t = Tokenizer.load(tok.resolve("tokenizer.json"))) {
             PromptCodec codec = PromptCodec.of(t, chat);
             for (int i = 0; i < 20; i++) {
-                Object[] d = Train.draw(new Random(100 + i), grm, meta);
+                Train.Drawn d = Train.draw(new Random(100 + i), grm, meta);
                 Train.Example ex = Train.metaContextExample(codec, meta, d);
-                int[] whole = codec.encodeUserTurn((String) d[2], false);
+                int[] whole = codec.encodeUserTurn(d.meta(), false);
                 int[] joined = java.util.Arrays.copyOf(ex.prompt(), ex.prompt().length + ex.target().length);
                 System.arraycopy(ex.target(), 0, joined, ex.prompt().length, ex.target().length);
                 check(java.util.Arrays.equals(joined, java.util.Arrays.copyOf(whole, joined.length)), "prompt + target is a prefix of the meta-RM's input");
-                String judgment = (String) d[1], target = t.decode(ex.target());
+                String judgment = d.judgment(), target = t.decode(ex.target());
                 String working = judgment.substring(0, judgment.indexOf("Scores:"));
                 check(working.startsWith(target) && working.substring(target.length()).isBlank(), "the target is the principles and critique: " + target);
                 check(t.decode(ex.prompt()).endsWith("[The Begin of Evaluation]\n"), "the prompt ends where the judgment starts");

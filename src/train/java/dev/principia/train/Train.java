@@ -97,8 +97,15 @@ public final class Train {
         return presented;
     }
 
-    /** Draws one training example; {@code codec} == null renders text only (for the tokenizer's corpus). */
-    static Object[] draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate) {
+    /**
+     * One drawn training example: the GRM's user turn, the judgment it is trained to write, the meta-RM's rendering of
+     * both, and what that rendering was made from.
+     */
+    record Drawn(String user, String judgment, String meta, MetaTrain.Source source) {
+    }
+
+    /** Draws one training example (rendered text; the caller tokenizes). */
+    static Drawn draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate) {
         return draw(rnd, grm, metaTemplate, null);
     }
 
@@ -107,7 +114,7 @@ public final class Train {
      * {@link ArithmeticTask.Op} order, null for the task's own uniform mix): an item of operation o is kept with
      * probability weight(o) / max weight, so a stream can dwell on what a model gets wrong most.
      */
-    static Object[] draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate, double[] opWeights) {
+    static Drawn draw(Random rnd, PromptTemplate grm, PromptTemplate metaTemplate, double[] opWeights) {
         ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
         if (opWeights != null) {
             double max = Arrays.stream(opWeights).max().orElse(1);
@@ -122,7 +129,7 @@ public final class Train {
         var parsed = JudgmentParser.defaults().parse(judgment, n);
         if (!parsed.valid()) throw new IllegalStateException("unparseable synthetic judgment: " + judgment);
         String meta = metaTemplate.render(conv, presented, List.of(), judgment);
-        return new Object[] {user, judgment, meta, new MetaTrain.Source(conv, presented, judgment)};
+        return new Drawn(user, judgment, meta, new MetaTrain.Source(conv, presented, judgment));
     }
 
     static void grm(Map<String, String> o) throws IOException {
@@ -179,9 +186,9 @@ public final class Train {
             Random rnd = new Random(seed ^ 0x70CE);
             List<String> corpus = new ArrayList<>();
             for (int i = 0; i < 3000; i++) {
-                Object[] d = draw(rnd, grmTemplate, metaTemplate);
-                corpus.add(chat.render(List.of(Map.of("role", "user", "content", (String) d[0])), true, Map.of()) + d[1] + Bpe.IM_END);
-                if (i % 3 == 0) corpus.add(chat.render(List.of(Map.of("role", "user", "content", (String) d[2])), false, Map.of()));
+                Drawn d = draw(rnd, grmTemplate, metaTemplate);
+                corpus.add(chat.render(List.of(Map.of("role", "user", "content", d.user())), true, Map.of()) + d.judgment() + Bpe.IM_END);
+                if (i % 3 == 0) corpus.add(chat.render(List.of(Map.of("role", "user", "content", d.meta())), false, Map.of()));
             }
             Bpe.Vocab v = Bpe.train(corpus, vocab, 8);
             Files.createDirectories(tok);
@@ -223,13 +230,13 @@ public final class Train {
                 Random rnd = new Random(seed * 1_000_003L + step);
                 List<Example> ex = new ArrayList<>();
                 for (int i = 0; i < batch; i++) {
-                    Object[] d = draw(rnd, grmTemplate, metaTemplate, opWeights);
+                    Drawn d = draw(rnd, grmTemplate, metaTemplate, opWeights);
                     if (metaShare > 0 && rnd.nextDouble() < metaShare) {
                         ex.add(metaContextExample(codec, metaTemplate, d));
                         continue;
                     }
-                    int[] prompt = codec.encodeUserTurn((String) d[0], true);
-                    int[] body = tokenizer.encode((String) d[1]);
+                    int[] prompt = codec.encodeUserTurn(d.user(), true);
+                    int[] body = tokenizer.encode(d.judgment());
                     int[] target = Arrays.copyOf(body, body.length + 1);
                     target[body.length] = imEnd;
                     ex.add(new Example(prompt, target));
@@ -269,10 +276,9 @@ public final class Train {
      * template's user turn, the loss on its principles and critique (not the scores). A model trained only in the
      * GRM's own context cannot predict the working there, so a meta-RM grown from it starts without its arithmetic.
      */
-    static Example metaContextExample(PromptCodec codec, PromptTemplate metaTemplate, Object[] drawn) {
-        int[] seq = codec.encodeUserTurn((String) drawn[2], false);
-        int[] span = SelfLabels.span(codec, metaTemplate, (MetaTrain.Source) drawn[3], seq);
-        return new Example(Arrays.copyOf(seq, span[0]), Arrays.copyOfRange(seq, span[0], span[1]));
+    static Example metaContextExample(PromptCodec codec, PromptTemplate metaTemplate, Drawn drawn) {
+        SelfLabels.Span span = SelfLabels.inMetaTemplate(codec, metaTemplate, drawn.source());
+        return new Example(Arrays.copyOf(span.tokens(), span.from()), Arrays.copyOfRange(span.tokens(), span.from(), span.to()));
     }
 
     /** {@code --op-weights ADD,SUB,MUL,ADD_SUB} (non-negative, not all zero), or null when not given. */
