@@ -150,11 +150,26 @@ final class MetaTrain {
         }
         Path base = o.containsKey("from") ? Path.of(o.get("from")) : grm;
         net.initFrom(base);
-        int baseLayers = ModelConfig.read(base).numHiddenLayers();
-        net.zeroOutputs(baseLayers); // only the layers the base does not have
+        int fromLayers = ModelConfig.read(base).numHiddenLayers();
+        net.zeroOutputs(fromLayers); // only the layers the model it starts from does not have
+        // the frozen base: by default all of what it starts from; fewer when continuing a deeper model grown from a base
+        int baseLayers = Integer.parseInt(o.getOrDefault("base-layers", Integer.toString(fromLayers)));
+        if (baseLayers < 1 || baseLayers > fromLayers) throw new IllegalArgumentException("--base-layers must be 1.." + fromLayers + ", got " + baseLayers);
         if (Integer.parseInt(o.getOrDefault("freeze-base", "0")) != 0) {
             if (extraLayers == 0) throw new IllegalArgumentException("--freeze-base 1 needs --extra-layers N > 0: with the base frozen only the head would learn");
             net.freezeBelow(baseLayers);
+        }
+        double distill = Double.parseDouble(o.getOrDefault("distill", "0")), local = Double.parseDouble(o.getOrDefault("local", "0"));
+        LocalCheck localCheck = null;
+        if (distill > 0 || local > 0) {
+            if (Integer.parseInt(o.getOrDefault("freeze-base", "0")) == 0) throw new IllegalArgumentException("--distill and --local need --freeze-base 1: their labels are the base's own predictions");
+            localCheck = new LocalCheck(net, baseLayers, digits, distill, local).unsure(Double.parseDouble(o.getOrDefault("unsure", "0")));
+        }
+        boolean localOnly = Integer.parseInt(o.getOrDefault("local-only", "0")) != 0;
+        double corrupt = Double.parseDouble(o.getOrDefault("corrupt", "0"));
+        if ((localOnly || corrupt > 0) && localCheck == null) throw new IllegalArgumentException("--local-only and --corrupt need --distill or --local");
+        if (corrupt > 0 && !localOnly && !o.containsKey("fit-local")) {
+            throw new IllegalArgumentException("--corrupt needs --local-only 1 or --fit-local: a corrupted sample keeps its labels, which only the local check does not read");
         }
         SelfLabels checker = o.containsKey("self-labels") ? new SelfLabels(Path.of(o.get("self-labels")), tokenizer, codec, digits, pad, seed) : null;
         Random rnd = new Random(seed + 1);
@@ -162,6 +177,33 @@ final class MetaTrain {
         for (int e = 0; e < epochs; e++) plan.add(epoch(train, unanimous, rnd));
         int steps = 0;
         for (List<Item> p : plan) steps += (p.size() + itemsPerBatch - 1) / itemsPerBatch;
+        if (o.containsKey("fit-local") || o.containsKey("min-layer")) {
+            if (localCheck == null) throw new IllegalArgumentException("--fit-local and --min-layer need --local");
+            List<List<Sample>> batches = new ArrayList<>();
+            for (List<Item> p : plan) {
+                for (int from = 0; from < p.size(); from += itemsPerBatch) {
+                    List<Sample> batch = new ArrayList<>();
+                    for (int i = from; i < Math.min(p.size(), from + itemsPerBatch); i++) {
+                        List<Sample> s = new ArrayList<>(p.get(i).samples);
+                        Collections.shuffle(s, rnd);
+                        batch.addAll(s.subList(0, Math.min(maxSamples, s.size())));
+                    }
+                    batches.add(batch);
+                }
+            }
+            // --min-layer alone writes the minimum above a check layer fitted before (--from that model)
+            if (o.containsKey("fit-local")) localCheck.fit(net, batches, pad, corrupt, Integer.parseInt(o.get("fit-local")), lr, rnd);
+            if (o.containsKey("min-layer")) {
+                List<Sample> calibration = new ArrayList<>();
+                for (List<Sample> b : batches.subList(0, Math.min(8, batches.size()))) calibration.addAll(b);
+                localCheck.minLayer(net, calibration, pad, Double.parseDouble(o.getOrDefault("sharpness", "4")), Double.parseDouble(o.get("min-layer")));
+            }
+            Map<String, String> record = MetaEval.evaluate(net, test, pad, seed);
+            if (o.containsKey("fit-local")) record.put("fit_local", o.get("fit-local"));
+            publish(net, grm, out, record, o, collects, items.size(), n, trusted, pad);
+            System.out.println("meta-RM with its local check fitted written to " + out);
+            return;
+        }
         int step = 0;
         long start = System.nanoTime(), tokens = 0;
         double ema = Double.NaN;
@@ -180,11 +222,14 @@ final class MetaTrain {
                     }
                 }
                 if (checker != null) batch = checker.relabel(batch);
+                if (corrupt > 0) batch = LocalCheck.corrupt(batch, corrupt, digits, rnd);
                 try (PointerScope scope = new PointerScope()) {
                     Tensor[] t = tensors(batch, pad, check, carry);
-                    Tensor states = net.hidden(t[0]);
-                    Tensor loss = loss(net.classify(states, t[1]), t[2], pairMask(batch, group), pairwise);
-                    if (process > 0) loss = loss.add(ProcessLabels.loss(net.scores(states), t[3], t[4]).mul(new Scalar(process)));
+                    Tensor[] taps = localCheck == null ? null : localCheck.taps();
+                    Tensor states = net.hidden(t[0], taps);
+                    Tensor loss = localOnly ? torch.zeros(new long[] {}) : loss(net.classify(states, t[1]), t[2], pairMask(batch, group), pairwise);
+                    if (process > 0 && !localOnly) loss = loss.add(ProcessLabels.loss(net.scores(states), t[3], t[4]).mul(new Scalar(process)));
+                    if (localCheck != null) loss = loss.add(localCheck.loss(net, taps, t[0], batch, (int) t[0].size(1)));
                     double l = loss.item_float();
                     loss.backward();
                     net.step(step, lr * Train.schedule(step, steps), 0.1, 1.0);
@@ -195,6 +240,7 @@ final class MetaTrain {
                 Train.progress(step, steps, 0, ema, tokens / secs, secs);
             }
             if (checker != null) System.out.printf(Locale.ROOT, "%n%s", checker.summary());
+            if (localCheck != null) System.out.printf(Locale.ROOT, "%n%s", localCheck.summary());
             System.out.printf(Locale.ROOT, "%nepoch %d of %d, on the %d held-out items:%n", e + 1, epochs, test.size());
             Map<String, String> record = MetaEval.evaluate(net, test, pad, seed);
             record.put("epochs", (e + 1) + " of " + epochs);
@@ -210,7 +256,7 @@ final class MetaTrain {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", o.getOrDefault("seed", "12"));
         record.putAll(evaluation);
-        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers", "freeze-base"}) {
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers", "freeze-base", "distill", "local", "base-layers", "local-only", "corrupt", "fit-local", "min-layer", "sharpness", "unsure"}) {
             if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
         }
         record.put("items", Integer.toString(items));

@@ -74,6 +74,17 @@ final class Net {
         sin = floats(s, maxT, headDim);
     }
 
+    /**
+     * A trainable tensor of zeros outside {@link WeightLayout} (stepped by {@link #step} like any parameter, never
+     * written to a model directory): a probe that training reads and a construction uses.
+     */
+    Tensor auxiliary(String name, long... shape) {
+        long n = 1;
+        for (long d : shape) n *= d;
+        put(name, new float[Math.toIntExact(n)], shape);
+        return params.get(name);
+    }
+
     private void put(String name, float[] data, long[] shape) {
         Tensor t = floats(data, shape).requires_grad_(true);
         params.put(name, t);
@@ -113,6 +124,15 @@ final class Net {
 
     /** The final-norm hidden states of {@code ids} [B, T] (int64): [B, T, hidden]. */
     Tensor hidden(Tensor ids) {
+        return hidden(ids, null);
+    }
+
+    /**
+     * As {@link #hidden(Tensor)}; where {@code taps} is not null, {@code taps[l]} receives the residual stream after
+     * layer {@code l} (before any norm) and {@code taps[layers + l]} that layer's attention output (after its output
+     * projection): what the layers above a frozen base read, for {@link LocalCheck}.
+     */
+    Tensor hidden(Tensor ids, Tensor[] taps) {
         long b = ids.size(0), t = ids.size(1);
         Tensor x = torch.embedding(p("model.embed_tokens.weight"), ids);
         Tensor c = cos.narrow(0, 0, t), s = sin.narrow(0, 0, t);
@@ -130,13 +150,21 @@ final class Net {
             }
             Tensor a = torch.scaled_dot_product_attention(q, k, val, new TensorOptional(), 0.0, true, new DoubleOptional(), false);
             a = a.transpose(1, 2).reshape(b, t, (long) heads * headDim);
-            x = x.add(a.matmul(p(pre + "self_attn.o_proj.weight").t()));
+            a = a.matmul(p(pre + "self_attn.o_proj.weight").t());
+            if (taps != null) taps[config.numHiddenLayers() + l] = a;
+            x = x.add(a);
             h = norm(x, pre + "post_attention_layernorm.weight");
             Tensor g = torch.silu(h.matmul(p(pre + "mlp.gate_proj.weight").t()));
             Tensor u = h.matmul(p(pre + "mlp.up_proj.weight").t());
             x = x.add(g.mul(u).matmul(p(pre + "mlp.down_proj.weight").t()));
+            if (taps != null) taps[l] = x;
         }
         return norm(x, "model.norm.weight");
+    }
+
+    /** RMSNorm of {@code x} [..., hidden] with the weight {@code weight} (e.g. a copy of the final norm's). */
+    Tensor norm(Tensor x, Tensor weight) {
+        return torch.rms_norm(x, new long[] {hidden}, new TensorOptional(weight), new DoubleOptional(config.rmsNormEps()));
     }
 
     /** Next-token logits [B, T, vocab] (tied embeddings). */
@@ -185,6 +213,13 @@ final class Net {
         FloatPointer fp = t.data_ptr_float();
         fp.get(out);
         return out;
+    }
+
+    /** Overwrites a parameter with {@code data} (its shape kept). */
+    void set(String name, float[] data) {
+        Tensor t = p(name);
+        if (data.length != t.numel()) throw new IllegalArgumentException(name + " has " + t.numel() + " values, not " + data.length);
+        copyInto(t, data);
     }
 
     private static float[] values(Tensor t) {

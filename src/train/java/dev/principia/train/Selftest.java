@@ -37,7 +37,10 @@ import dev.principia.model.Tokenizer;
  *       mean the same network;</li>
  *   <li>the meta-RM's loss (BCE plus the within-item pairwise term) matches a float64 reference, and its synthetic
  *       slipped judgments parse and state a wrong result;</li>
- *   <li>the meta-RM's process labels turn from 1 to 0 exactly at a slipped digit.</li>
+ *   <li>the meta-RM's process labels turn from 1 to 0 exactly at a slipped digit;</li>
+ *   <li>{@link LocalCheck}: the teacher read from a deeper twin's taps is the base, its labels and weights are what
+ *       they say, the distillation loss matches a float64 KL, and the constructed minimum layer gives the score a
+ *       float64 soft minimum predicts.</li>
  * </ul>
  */
 final class Selftest {
@@ -181,6 +184,8 @@ final class Selftest {
         check(Math.abs(deepScore - deepRef) <= 1e-4 * Math.max(1, Math.abs(deepRef)), "3-layer classifier " + deepScore + " vs reference " + deepRef);
         System.out.printf("selftest: a classifier with an extra layer starts as its base (%.5f vs %.5f): ok%n", deepScore, score);
         frozenBase(deep, probe);
+        localCheck(metaDir, deeper, net, probe, vocabSize);
+        minLayer(metaDir, ModelConfig.parse(json.readTree(Train.llamaConfig(vocabSize, 64, 128, 4, 4, 2, eos, pad, true))), probe);
         opWeights(grm, meta);
         metaContext(tok, chat, grm, meta);
         metaLoss();
@@ -212,6 +217,135 @@ final class Selftest {
             else moved++;
         }
         System.out.printf("selftest: --freeze-base keeps %d base tensors bit for bit and trains the other %d: ok%n", kept, moved);
+    }
+
+    /**
+     * --distill / --local: the teacher read from the taps of a deeper frozen twin is the base itself (argmax equal to the
+     * causal model's at every token), the local labels say exactly where a token is that argmax, matches and
+     * mismatches share the weight equally, and with the new layer's output still zero the distillation loss is the
+     * KL from the base's distribution to the uniform one, computed here in float64.
+     */
+    private static void localCheck(Path metaDir, ModelConfig deeper, Net base, int[] probe, int vocab) throws Exception {
+        Net deep = new Net(deeper, 8);
+        deep.initFrom(metaDir);
+        deep.zeroOutputs(2);
+        deep.freezeBelow(2);
+        LocalCheck check = new LocalCheck(deep, 2, allTrue(deeper.vocabSize()), 1, 0);
+        float[][] ref = logits(base, probe, vocab);
+        int t = probe.length;
+        byte[] process = new byte[t];
+        java.util.Arrays.fill(process, (byte) 1);
+        process[0] = ProcessLabels.NONE;
+        List<MetaTrain.Sample> batch = List.of(new MetaTrain.Sample(probe, true, true, new int[0], process, false, null));
+        long[] row = new long[t];
+        for (int i = 0; i < t; i++) row[i] = probe[i];
+        try (PointerScope scope = new PointerScope()) {
+            Tensor[] taps = check.taps();
+            deep.hidden(Net.longs(row, 1, t), taps);
+            long[] argmax = new long[t];
+            torch.argmax(check.baseLogits(deep, taps), new org.bytedeco.pytorch.LongOptional(-1), false).contiguous().data_ptr_long().get(argmax);
+            int matches = 0;
+            double kl = 0;
+            for (int p = 0; p < t; p++) {
+                int best = 0;
+                for (int v = 1; v < vocab; v++) if (ref[p][v] > ref[p][best]) best = v;
+                check(argmax[p] == best, "the teacher read from the taps is the base: argmax at " + p + " is " + argmax[p] + ", the base's " + best);
+                if (p + 1 < t && probe[p + 1] == best) matches++;
+                if (p + 1 < t) {
+                    double max = Double.NEGATIVE_INFINITY, z = 0, e = 0;
+                    for (int v = 0; v < vocab; v++) max = Math.max(max, ref[p][v]);
+                    for (int v = 0; v < vocab; v++) z += Math.exp(ref[p][v] - max);
+                    for (int v = 0; v < vocab; v++) {
+                        double lp = ref[p][v] - max - Math.log(z);
+                        e += Math.exp(lp) * (lp + Math.log(vocab));
+                    }
+                    kl += e / (t - 1);
+                }
+            }
+            LocalCheck.Targets targets = LocalCheck.targets(argmax, batch, t, allTrue(deeper.vocabSize()));
+            double wMatch = 0, wMismatch = 0;
+            for (int p = 1; p < t; p++) {
+                check(targets.y()[p] == (probe[p] == argmax[p - 1] ? 1 : 0), "local label at " + p);
+                if (targets.y()[p] == 1) wMatch += targets.w()[p];
+                else wMismatch += targets.w()[p];
+            }
+            check(matches > 0 && matches < t - 1, "the probe has both matches and mismatches: " + matches + " of " + (t - 1));
+            // the first token is unchecked (nothing before it): an "other" token, a quarter of the weight on its own
+            check(targets.y()[0] == 1 && Math.abs(targets.w()[0] - 0.25) < 1e-6, "the first token is unchecked, weight " + targets.w()[0]);
+            check(Math.abs(wMatch - 0.25) < 1e-5 && Math.abs(wMismatch - 0.5) < 1e-5, "mismatches half the weight, matches a quarter: " + wMismatch + ", " + wMatch);
+            float loss = check.loss(deep, taps, Net.longs(row, 1, t), batch, t).item_float();
+            check(Math.abs(loss - kl) <= 1e-3 * Math.max(1, kl), "distillation at a zero layer is KL(base || uniform): " + loss + " vs " + kl);
+            System.out.printf("selftest: --distill/--local: teacher = base at %d tokens, %d of %d digits match, KL %.4f vs %.4f: ok%n", t, matches, t - 1, loss, kl);
+        }
+    }
+
+    /**
+     * --min-layer: the constructed layer makes the classifier's last-token score what a float64 reference computes
+     * from the check layer's output: a soft minimum of the local check over every token (softmax of -sharpness times
+     * the check, the slow rotary pair's cosine included), added along the head's direction.
+     */
+    private static void minLayer(Path metaDir, ModelConfig four, int[] probe) throws java.io.IOException {
+        Net net = new Net(four, 9); // layers 2 and 3 random: a check layer that is not the identity
+        net.initFrom(metaDir);
+        LocalCheck check = new LocalCheck(net, 2, allTrue(four.vocabSize()), 0, 1);
+        byte[] process = new byte[probe.length];
+        List<MetaTrain.Sample> one = List.of(new MetaTrain.Sample(probe, true, true, new int[0], process, false, null));
+        double sharpness = 4, gain = 3;
+        check.minLayer(net, one, 0, sharpness, gain);
+        int t = probe.length, hidden = four.hiddenSize(), heads = four.numAttentionHeads(), headDim = four.headDim();
+        long[] row = new long[t];
+        for (int i = 0; i < t; i++) row[i] = probe[i];
+        float[] x = new float[t * hidden], norm = net.values("model.layers.3.input_layernorm.weight"), w = net.values("score.weight");
+        float[] gFinal = net.values("model.norm.weight"), q = net.values("model.layers.3.self_attn.q_proj.weight"), o = net.values("model.layers.3.self_attn.o_proj.weight");
+        float score;
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            Tensor[] taps = check.taps();
+            Tensor ids = Net.longs(row, 1, t);
+            net.hidden(ids, taps).contiguous();
+            taps[2].contiguous().data_ptr_float().get(x);
+            score = net.classify(net.hidden(ids), Net.longs(new long[] {t - 1}, 1)).item_float();
+        }
+        double[] local = new double[t];
+        double[][] h = new double[t][hidden];
+        for (int p = 0; p < t; p++) {
+            double ms = 0;
+            for (int j = 0; j < hidden; j++) ms += (double) x[p * hidden + j] * x[p * hidden + j];
+            double r = Math.sqrt(ms / hidden + four.rmsNormEps());
+            for (int j = 0; j < hidden; j++) {
+                h[p][j] = norm[j] * x[p * hidden + j] / r;
+                local[p] += w[j] * h[p][j];
+            }
+        }
+        int slow = headDim / 2 - 1;
+        double q15 = 0, theta = 1.0 / Math.pow(four.ropeTheta(), 2.0 * slow / headDim);
+        for (int j = 0; j < hidden; j++) q15 += q[slow * hidden + j] * h[t - 1][j];
+        double max = Double.NEGATIVE_INFINITY, z = 0, soft = 0;
+        double[] logit = new double[t];
+        for (int s = 0; s < t; s++) {
+            logit[s] = q15 * (-sharpness * Math.sqrt(headDim) * local[s]) * Math.cos((t - 1 - s) * theta) / Math.sqrt(headDim);
+            max = Math.max(max, logit[s]);
+        }
+        for (int s = 0; s < t; s++) z += Math.exp(logit[s] - max);
+        for (int s = 0; s < t; s++) soft += Math.exp(logit[s] - max) / z * local[s];
+        double[] out = new double[hidden];
+        double ms = 0, ref = 0;
+        for (int j = 0; j < hidden; j++) {
+            out[j] = x[(t - 1) * hidden + j] + o[j * heads * headDim] * soft;
+            ms += out[j] * out[j];
+        }
+        double r = Math.sqrt(ms / hidden + four.rmsNormEps());
+        for (int j = 0; j < hidden; j++) ref += w[j] * gFinal[j] * out[j] / r;
+        double min = Double.POSITIVE_INFINITY;
+        for (double l : local) min = Math.min(min, l);
+        check(soft < min + 1.0, "the soft minimum " + soft + " is near the least local check " + min);
+        check(Math.abs(score - ref) <= 1e-3 * Math.max(1, Math.abs(ref)), "min layer score " + score + " vs float64 reference " + ref);
+        System.out.printf("selftest: --min-layer: last-token score %.5f vs reference %.5f (soft minimum %.3f, least check %.3f): ok%n", score, ref, soft, min);
+    }
+
+    private static boolean[] allTrue(int n) {
+        boolean[] b = new boolean[n];
+        java.util.Arrays.fill(b, true);
+        return b;
     }
 
     /** --op-weights: a stream of only the weighted operations, in the task's proportions among them; bad specs refused. */
