@@ -1,12 +1,17 @@
 package dev.principia.train;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Random;
 
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -74,19 +79,23 @@ final class LocalCheck {
         return net.logits(net.norm(taps[baseLayers - 1], normWeight));
     }
 
+    /** The targets of {@code batch} ({@code ids} [B, T]) from the base's logits [B, T, vocab] on it. */
+    private Targets targets(Tensor logits, Tensor ids, List<MetaTrain.Sample> batch) {
+        long[] argmax = new long[Math.toIntExact(ids.numel())];
+        torch.argmax(logits, new LongOptional(-1), false).contiguous().data_ptr_long().get(argmax);
+        return targets(argmax, unsure > 0 ? written(logits, ids) : null, unsure, batch, (int) ids.size(1), digit);
+    }
+
     /** The weighted sum of both losses on {@code batch} ([B, T] inputs right-padded as {@link MetaTrain#tensors}). */
     Tensor loss(Net net, Tensor[] taps, Tensor ids, List<MetaTrain.Sample> batch, int t) {
         int b = batch.size();
-        long[] argmax = new long[b * t];
-        float[] written;
         Tensor teacher;
+        Targets targets;
         try (NoGradGuard g = new NoGradGuard()) {
             Tensor logits = baseLogits(net, taps);
             teacher = torch.log_softmax(logits, -1).narrow(1, 0, t - 1);
-            torch.argmax(logits, new LongOptional(-1), false).contiguous().data_ptr_long().get(argmax);
-            written = unsure > 0 ? written(logits, ids) : null;
+            targets = targets(logits, ids, batch);
         }
-        Targets targets = targets(argmax, written, unsure, batch, t, digit);
         float[] span = targets.span(), y = targets.y(), w = targets.w();
         Tensor loss = torch.zeros(new long[] {});
         if (distill > 0) {
@@ -182,11 +191,11 @@ final class LocalCheck {
      * from, labelled as any other by {@link #targets}. The samples' own labels are not changed; a corrupted sample is
      * meant for the local check alone ({@code --local-only}).
      */
-    static List<MetaTrain.Sample> corrupt(List<MetaTrain.Sample> batch, double rate, boolean[] digit, java.util.Random rnd) {
+    static List<MetaTrain.Sample> corrupt(List<MetaTrain.Sample> batch, double rate, boolean[] digit, Random rnd) {
         int[] ids = new int[10];
         int n = 0;
         for (int i = 0; i < digit.length && n < 10; i++) if (digit[i]) ids[n++] = i;
-        java.util.List<MetaTrain.Sample> out = new java.util.ArrayList<>(batch.size());
+        List<MetaTrain.Sample> out = new ArrayList<>(batch.size());
         for (MetaTrain.Sample s : batch) {
             int[] tokens = s.tokens().clone();
             for (int p = 1; p < tokens.length; p++) {
@@ -207,23 +216,20 @@ final class LocalCheck {
      * minutes. Reports, on a twentieth of the digits kept apart, how many matches score positive and mismatches
      * negative.
      */
-    void fit(Net net, List<List<MetaTrain.Sample>> batches, int pad, double corrupt, int epochs, double lr, java.util.Random rnd) {
-        List<Tensor> xs = new java.util.ArrayList<>(), ys = new java.util.ArrayList<>();
-        List<Byte> kinds = new java.util.ArrayList<>();
+    void fit(Net net, List<List<MetaTrain.Sample>> batches, int pad, double corrupt, int epochs, double lr, Random rnd) {
+        List<Tensor> xs = new ArrayList<>(), ys = new ArrayList<>();
+        List<Byte> kinds = new ArrayList<>();
         long start = System.nanoTime();
         int done = 0;
         for (List<MetaTrain.Sample> raw : batches) {
             List<MetaTrain.Sample> batch = corrupt(raw, corrupt, digit, rnd);
-            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
                 Tensor[] t = MetaTrain.tensors(batch, pad);
                 int len = (int) t[0].size(1), b = batch.size();
                 Tensor[] taps = taps();
                 net.hidden(t[0], taps);
-                long[] argmax = new long[b * len];
-                Tensor logits = baseLogits(net, taps);
-                torch.argmax(logits, new LongOptional(-1), false).contiguous().data_ptr_long().get(argmax);
-                Targets targets = targets(argmax, unsure > 0 ? written(logits, t[0]) : null, unsure, batch, len, digit);
-                List<Long> at = new java.util.ArrayList<>();
+                Targets targets = targets(baseLogits(net, taps), t[0], batch);
+                List<Long> at = new ArrayList<>();
                 for (int k = 0; k < b; k++) {
                     MetaTrain.Sample s = batch.get(k);
                     for (int p = 0; p < s.tokens().length; p++) {
@@ -252,7 +258,7 @@ final class LocalCheck {
             double secs = (System.nanoTime() - start) / 1e9;
             Train.progress(done, batches.size(), 0, Double.NaN, 0, secs);
         }
-        org.bytedeco.pytorch.TensorVector xv = new org.bytedeco.pytorch.TensorVector(), yv = new org.bytedeco.pytorch.TensorVector();
+        TensorVector xv = new TensorVector(), yv = new TensorVector();
         for (Tensor x : xs) xv.push_back(x);
         for (Tensor y : ys) yv.push_back(y);
         Tensor x = torch.cat(xv, 0), y = torch.cat(yv, 0);
@@ -293,7 +299,7 @@ final class LocalCheck {
                     idx[i - from] = perm[i];
                     w[i - from] = (float) (per[kinds.get(perm[i])] * (n - test));
                 }
-                try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope()) {
+                try (PointerScope scope = new PointerScope()) {
                     Tensor ix = Net.longs(idx, idx.length);
                     Tensor states = fitStates(net, pre, x.index_select(0, ix));
                     Tensor loss = ProcessLabels.loss(net.scores(states), y.index_select(0, ix), Net.floats(w, w.length));
@@ -309,7 +315,7 @@ final class LocalCheck {
             long[] idx = new long[test];
             for (int i = 0; i < test; i++) idx[i] = perm[i];
             float[] sc = new float[test], rc = new float[test];
-            try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
                 Tensor states = fitStates(net, pre, x.index_select(0, Net.longs(idx, test)));
                 net.scores(states).contiguous().data_ptr_float().get(sc);
                 states.matmul(checked).contiguous().data_ptr_float().get(rc);
@@ -354,12 +360,12 @@ final class LocalCheck {
         float[] w = net.values("score.weight"), gFinal = net.values("model.norm.weight");
         float[] mean = new float[hidden];
         double residual = 0;
-        try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope(); NoGradGuard g = new NoGradGuard()) {
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
             Tensor[] t = MetaTrain.tensors(calibration, pad);
             Tensor[] taps = taps();
             net.hidden(t[0], taps);
             Tensor x = taps[baseLayers].reshape(-1, hidden).index_select(0, t[1]);
-            Tensor h = net.norm(x, normWeight).mean(new long[] {0}, false, new org.bytedeco.pytorch.ScalarTypeOptional()).contiguous();
+            Tensor h = net.norm(x, normWeight).mean(new long[] {0}, false, new ScalarTypeOptional()).contiguous();
             h.data_ptr_float().get(mean);
             residual = x.pow(new Scalar(2)).sum().div(new Scalar(calibration.size())).item_float();
         }
@@ -371,7 +377,7 @@ final class LocalCheck {
         float[] v = new float[net.config.numKeyValueHeads() * headDim * hidden];
         float[] o = new float[hidden * net.config.numAttentionHeads() * headDim];
         double keyScale = -sharpness * Math.sqrt(headDim);
-        float[] where = checked == null ? null : values(checked);
+        float[] where = checked == null ? null : Net.values(checked);
         for (int j = 0; j < hidden; j++) {
             q[slow * hidden + j] = (float) (mean[j] / mm);
             // with the fitted readout of where the check applies, tokens it does not apply to are pushed out of the
@@ -385,20 +391,13 @@ final class LocalCheck {
         // residual stream's size
         double scale = gain * residual / Math.sqrt(1.0 / uu);
         for (int j = 0; j < hidden; j++) o[j * net.config.numAttentionHeads() * headDim] = (float) (scale * w[j] * gFinal[j] / uu);
-        net.set(pre + "input_layernorm.weight", values(normWeight));
+        net.set(pre + "input_layernorm.weight", Net.values(normWeight));
         net.set(pre + "self_attn.q_proj.weight", q);
         net.set(pre + "self_attn.k_proj.weight", k);
         net.set(pre + "self_attn.v_proj.weight", v);
         net.set(pre + "self_attn.o_proj.weight", o);
         net.set(pre + "mlp.down_proj.weight", new float[Math.toIntExact(net.params.get(pre + "mlp.down_proj.weight").numel())]);
         System.out.printf(Locale.ROOT, "min layer %d written: sharpness %.1f, gain %.1f, last-token residual %.2f%n", layer, sharpness, gain, residual);
-    }
-
-    private static float[] values(Tensor t) {
-        Tensor c = t.detach().contiguous();
-        float[] out = new float[Math.toIntExact(c.numel())];
-        c.data_ptr_float().get(out);
-        return out;
     }
 
     /** The check layer's normed output for cached residuals {@code x1} [N, hidden] (after its attention). */

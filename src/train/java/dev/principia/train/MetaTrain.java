@@ -181,15 +181,7 @@ final class MetaTrain {
             if (localCheck == null) throw new IllegalArgumentException("--fit-local and --min-layer need --local");
             List<List<Sample>> batches = new ArrayList<>();
             for (List<Item> p : plan) {
-                for (int from = 0; from < p.size(); from += itemsPerBatch) {
-                    List<Sample> batch = new ArrayList<>();
-                    for (int i = from; i < Math.min(p.size(), from + itemsPerBatch); i++) {
-                        List<Sample> s = new ArrayList<>(p.get(i).samples);
-                        Collections.shuffle(s, rnd);
-                        batch.addAll(s.subList(0, Math.min(maxSamples, s.size())));
-                    }
-                    batches.add(batch);
-                }
+                for (int from = 0; from < p.size(); from += itemsPerBatch) batches.add(batch(p, from, itemsPerBatch, maxSamples, rnd, new ArrayList<>()));
             }
             // --min-layer alone writes the minimum above a check layer fitted before (--from that model)
             if (o.containsKey("fit-local")) localCheck.fit(net, batches, pad, corrupt, Integer.parseInt(o.get("fit-local")), lr, rnd);
@@ -211,16 +203,8 @@ final class MetaTrain {
             List<Item> p = plan.get(e);
             for (int from = 0; from < p.size(); from += itemsPerBatch) {
                 step++;
-                List<Sample> batch = new ArrayList<>();
                 List<Integer> group = new ArrayList<>();
-                for (int i = from; i < Math.min(p.size(), from + itemsPerBatch); i++) {
-                    List<Sample> s = new ArrayList<>(p.get(i).samples);
-                    Collections.shuffle(s, rnd);
-                    for (Sample x : s.subList(0, Math.min(maxSamples, s.size()))) {
-                        batch.add(x);
-                        group.add(i);
-                    }
-                }
+                List<Sample> batch = batch(p, from, itemsPerBatch, maxSamples, rnd, group);
                 if (checker != null) batch = checker.relabel(batch);
                 if (corrupt > 0) batch = LocalCheck.corrupt(batch, corrupt, digits, rnd);
                 try (PointerScope scope = new PointerScope()) {
@@ -267,6 +251,23 @@ final class MetaTrain {
         record.put("data", "principia collect of the GRM over " + names);
         record.put("pad_token_id", Integer.toString(pad));
         Train.writeModelDir(net, grm, out, record, DType.F16);
+    }
+
+    /**
+     * The batch of {@code plan}'s items from {@code from}: up to {@code maxSamples} of each item's samples, drawn by
+     * {@code rnd}; {@code group} receives each sample's item index (for {@link #pairMask}).
+     */
+    static List<Sample> batch(List<Item> plan, int from, int itemsPerBatch, int maxSamples, Random rnd, List<Integer> group) {
+        List<Sample> batch = new ArrayList<>();
+        for (int i = from; i < Math.min(plan.size(), from + itemsPerBatch); i++) {
+            List<Sample> s = new ArrayList<>(plan.get(i).samples);
+            Collections.shuffle(s, rnd);
+            for (Sample x : s.subList(0, Math.min(maxSamples, s.size()))) {
+                batch.add(x);
+                group.add(i);
+            }
+        }
+        return batch;
     }
 
     /** One epoch's items: every mixed item, and each unanimous one with probability {@code unanimous}; shuffled. */

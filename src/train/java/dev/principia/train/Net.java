@@ -222,7 +222,8 @@ final class Net {
         copyInto(t, data);
     }
 
-    private static float[] values(Tensor t) {
+    /** Reads a tensor as floats. */
+    static float[] values(Tensor t) {
         Tensor c = t.detach().contiguous();
         float[] out = new float[Math.toIntExact(c.numel())];
         c.data_ptr_float().get(out);
