@@ -2,7 +2,7 @@
 # Trains the embedded default GRM and meta-RM (see src/train/README.md). Python-free: libtorch's CPU build through
 # JavaCPP's presets, from the Maven profile `train` (never part of the server's build).
 #   src/train/train.sh grm  --work target/train/grm --out target/train/grm-model [--seed 11] [--steps 3000] [--minutes M] [--init DIR] [--op-weights A,S,M,X] [--meta-context P]
-#   src/train/train.sh meta --grm DIR --collect DIR[,DIR] --out DIR [--epochs 2] [--pairwise W] [--synthetic N] [--process W --check W --carry W] [--from DIR [--base-layers N]] [--extra-layers N [--freeze-base 1]] [--distill W --local W [--local-only 1] [--corrupt R] [--unsure P] [--fit-local EPOCHS] [--min-layer GAIN [--sharpness S]]] [--self-labels DIR] [--evaluate DIR | --grm-surprise DIR [--surprise-context meta]] [--held-out F]
+#   src/train/train.sh meta --grm DIR --collect DIR[,DIR] --out DIR [--epochs 2] [--pairwise W] [--synthetic N] [--process W --check W --carry W] [--from DIR [--base-layers N]] [--extra-layers N [--freeze-base 1]] [--distill W --local W [--local-only 1] [--corrupt R] [--unsure P] [--fit-local EPOCHS] [--min-layer GAIN [--sharpness S]]] [--meta-input template|conversation] [--self-labels DIR] [--evaluate DIR | --grm-surprise DIR [--surprise-context meta]] [--held-out F]
 #   src/train/train.sh selftest [--work DIR]     the trainer against slow references (run by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

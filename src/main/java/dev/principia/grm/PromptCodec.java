@@ -16,6 +16,13 @@ public interface PromptCodec {
      */
     int[] encodeUserTurn(String userTurn, boolean addGenerationPrompt);
 
+    /**
+     * A user turn and the assistant's answer to it in the model's chat template, as the model reads its own output:
+     * the prompt with the generation prompt, the answer's text encoded on its own, then the template's close of the
+     * turn (a conversation-form meta-RM input, {@link MetaInput.Form#CONVERSATION}).
+     */
+    int[] encodeExchange(String userTurn, String assistantTurn);
+
     /** Plain text, encoded without a chat template. */
     int[] encode(String text);
 
@@ -27,6 +34,12 @@ public interface PromptCodec {
             public int[] encodeUserTurn(String userTurn, boolean addGenerationPrompt) {
                 return ChatEncoder.of(tokenizer, chatTemplate).encode(List.of(Map.of("role", "user", "content", userTurn)),
                         addGenerationPrompt, addGenerationPrompt ? Map.of("enable_thinking", false) : Map.of());
+            }
+
+            @Override
+            public int[] encodeExchange(String userTurn, String assistantTurn) {
+                return ChatEncoder.of(tokenizer, chatTemplate).encodeAnswered(List.of(Map.of("role", "user", "content", userTurn)), assistantTurn,
+                        Map.of("enable_thinking", false));
             }
 
             @Override

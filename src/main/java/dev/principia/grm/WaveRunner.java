@@ -224,7 +224,7 @@ final class WaveRunner {
                 orders.add(plan.orders()[s]);
                 validTexts.add(texts[s]);
             }
-            CompletableFuture<float[]> m = meta.score(conversation, request.responses(), orders, validTexts, budget.deadlineNanos());
+            CompletableFuture<float[]> m = meta.score(conversation, request.responses(), request.principles(), orders, validTexts, budget.deadlineNanos());
             metaStage = m;
             if (cancelled) m.cancel(false);
             m.whenCompleteAsync((scores, t) -> {

@@ -53,7 +53,35 @@ public final class ChatEncoder {
      * @throws IllegalArgumentException when the template raises, fails or exceeds a render limit
      */
     public int[] encode(List<Map<String, String>> messages, boolean addGenerationPrompt, Map<String, Object> kwargs) {
-        String text = renderMarked(messages, addGenerationPrompt, kwargs);
+        return encodeMarked(renderMarked(messages, addGenerationPrompt, kwargs));
+    }
+
+    /**
+     * Ids of the messages followed by the assistant's {@code answer} as a model reads its own output: the prompt as
+     * {@link #encode} gives it with the generation prompt, then the answer's text encoded on its own (no token spans
+     * the boundary, as none does between a prompt and the tokens generated after it), then what the template writes
+     * to close the assistant's turn. The answer is caller data like any message.
+     *
+     * @throws IllegalArgumentException when the template raises, fails or exceeds a render limit, or does not write
+     *                                  the answer's turn as its generation prompt followed by the answer's text
+     */
+    public int[] encodeAnswered(List<Map<String, String>> messages, String answer, Map<String, Object> kwargs) {
+        String prompt = renderMarked(messages, true, kwargs);
+        List<Map<String, String>> answered = new ArrayList<>(messages);
+        answered.add(Map.of("role", "assistant", "content", answer));
+        String whole = renderMarked(answered, false, kwargs), text = clean(answer);
+        if (!whole.startsWith(prompt + text)) {
+            throw new IllegalArgumentException("the chat template does not write an assistant's turn as its generation prompt followed by the answer");
+        }
+        int[] head = encodeMarked(prompt), body = encodeMarked(text), close = encodeMarked(whole.substring(prompt.length() + text.length()));
+        int[] ids = java.util.Arrays.copyOf(head, head.length + body.length + close.length);
+        System.arraycopy(body, 0, ids, head.length, body.length);
+        System.arraycopy(close, 0, ids, head.length + body.length, close.length);
+        return ids;
+    }
+
+    /** Rendered text with marked special tokens, encoded by the twin; fails unless it holds exactly the marked special tokens. */
+    private int[] encodeMarked(String text) {
         int[] ids = twin.encode(text);
         int written = 0;
         for (int i = text.indexOf(SpecialTokens.MARK); i >= 0; i = text.indexOf(SpecialTokens.MARK, i + 1)) written++;

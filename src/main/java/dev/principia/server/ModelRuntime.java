@@ -20,6 +20,7 @@ import dev.principia.budget.BudgetPolicy;
 import dev.principia.budget.LoadPolicy;
 import dev.principia.engine.Engine;
 import dev.principia.engine.ClassifierEngine;
+import dev.principia.grm.MetaInput;
 import dev.principia.grm.MetaRm;
 import dev.principia.grm.ScalarModeScorer;
 import dev.principia.grm.Generator;
@@ -80,6 +81,7 @@ public class ModelRuntime {
     private final java.util.Map<ModelDirectory, LoadedModel.Serving> classifierServing = new java.util.concurrent.ConcurrentHashMap<>();
     private ModelDirectory metaModel;
     private ClassifierEngine metaEngine;
+    private MetaInput.Form metaForm = MetaInput.Form.TEMPLATE;
     private ModelDirectory scalarModel;
     private ClassifierEngine scalarEngine;
     private java.util.concurrent.ScheduledExecutorService timer;
@@ -133,8 +135,9 @@ public class ModelRuntime {
             return t;
         });
         loadScalarModels(embedded, threads);
-        MetaRm metaRm = metaEngine == null ? null : new MetaRm(SequenceClassifier.of(metaEngine),
-                PromptCodec.of(metaModel.tokenizer(), metaModel.chatTemplate()), template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE));
+        MetaRm metaRm = metaEngine == null ? null : new MetaRm(SequenceClassifier.of(metaEngine), MetaInput.of(metaForm,
+                PromptCodec.of(metaModel.tokenizer(), metaModel.chatTemplate()), template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE),
+                promptTemplate, principlesTemplate));
         ScalarModeScorer scalarRm = scalarEngine == null ? null
                 : new ScalarModeScorer(SequenceClassifier.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
         policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
@@ -165,7 +168,9 @@ public class ModelRuntime {
             metaModel = ModelDirectory.open(metaDir, embeddedMeta);
             natives.add(metaModel.tokenizer());
             metaEngine = scalarEngine("meta-rm", metaModel, threads);
-            LOG.infof("meta-RM %s (%s) loaded", metaDir.getFileName(), metaModel.config().architecture());
+            metaForm = config.metaRm().input().isPresent() ? MetaInput.Form.parse(config.metaRm().input().get()) : MetaInput.Form.declaredBy(metaDir);
+            LOG.infof("meta-RM %s (%s) loaded, reading samples in %s form", metaDir.getFileName(), metaModel.config().architecture(),
+                    metaForm.configName());
         }
         Path scalarDir = config.scalarRm().dir().orElse(null);
         if (scalarDir != null) {

@@ -43,13 +43,20 @@ public interface PrincipiaConfig {
         /** HF directory of a meta reward model (*ForSequenceClassification, num_labels 1); unset = see embedded. */
         Optional<Path> dir();
 
-        /** With the embedded default GRM and no dir: load the embedded tiny random meta-RM too. */
+        /** With the embedded default GRM and no dir: load the embedded meta-RM too (trained beside arithmetic, random beside tiny-qwen3). */
         @WithDefault("true")
         boolean embedded();
 
         /** Tokens per meta-RM forward pass; concurrent requests' samples share passes up to it. */
         @WithDefault("8192")
         int maxBatchTokens();
+
+        /**
+         * How the meta-RM reads a sample: {@code template} (the meta template's user turn) or {@code conversation} (the
+         * GRM's prompt as the user turn, the judgment as the assistant's); unset = what the meta-RM's config.json
+         * declares under {@code principia_meta_input}, else {@code template}.
+         */
+        Optional<String> input();
     }
 
     interface ScalarRm {

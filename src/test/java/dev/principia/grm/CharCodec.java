@@ -10,6 +10,11 @@ class CharCodec implements PromptCodec {
     }
 
     @Override
+    public int[] encodeExchange(String userTurn, String assistantTurn) {
+        return encode("<user>" + userTurn + "<assistant>" + assistantTurn + "<end>");
+    }
+
+    @Override
     public int[] encode(String text) {
         return text.chars().map(c -> c < VOCAB ? c : '?').toArray();
     }

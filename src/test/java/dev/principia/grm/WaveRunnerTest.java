@@ -138,7 +138,7 @@ class WaveRunnerTest {
                 return 1 << 20;
             }
         };
-        MetaRm meta = new MetaRm(trust, new CharCodec(), PromptTemplate.loadResource(PromptTemplate.META_RESOURCE));
+        MetaRm meta = new MetaRm(trust, MetaInput.template(new CharCodec(), PromptTemplate.loadResource(PromptTemplate.META_RESOURCE)));
         ScoringResult r = await(scorer(script, meta, new LoadPolicy(0, 0)).score(request(2, k(8, false), Long.MAX_VALUE)));
         assertEquals(1, seen.size());
         assertEquals(8, seen.get(0).size(), "every valid sample is scored by the meta-RM");
@@ -156,6 +156,44 @@ class WaveRunnerTest {
         }
         assertArrayEquals(sums, r.rewards(), "only counted samples are voted");
         assertTrue(lowestCounted >= highestDropped, lowestCounted + " >= " + highestDropped);
+    }
+
+    /** A conversation-form meta-RM reads each sample after the very prompt the GRM was given, caller principles included. */
+    @Test
+    void aConversationFormMetaRmReadsEachSampleAfterTheGrmsOwnPrompt() throws Exception {
+        List<String> prompts = new ArrayList<>();
+        Function<String, String> script = p -> {
+            synchronized (prompts) {
+                prompts.add(p);
+            }
+            return ScriptedJudge.judgment(p, new int[] {9, 2}, "checked");
+        };
+        List<String> seen = new ArrayList<>();
+        SequenceClassifier trust = new SequenceClassifier() {
+            @Override
+            public CompletableFuture<float[]> score(List<int[]> sequences, long deadlineNanos) {
+                for (int[] s : sequences) seen.add(CharCodec.text(s));
+                return CompletableFuture.completedFuture(new float[sequences.size()]);
+            }
+
+            @Override
+            public int maxTokens() {
+                return 1 << 20;
+            }
+        };
+        MetaRm meta = new MetaRm(trust, MetaInput.conversation(new CharCodec(), PromptTemplate.loadDefault(),
+                PromptTemplate.loadResource(PromptTemplate.PRINCIPLES_RESOURCE)));
+        ScoringRequest withPrinciples = new ScoringRequest("p", List.of(new Turn("user", "Which answer is right?")), ScriptedJudge.responses(2),
+                List.of("Exactness above all."), k(4, false), true, 0, System.nanoTime(), Long.MAX_VALUE, ScoringRequest.Mode.GENERATIVE);
+        ScoringResult r = await(scorer(script, meta, new LoadPolicy(0, 0)).score(withPrinciples));
+        assertEquals(4, seen.size(), "every valid sample is scored");
+        for (ScoringResult.SampleResult s : r.samples()) {
+            String read = seen.stream().filter(x -> x.contains(s.text())).findFirst().orElseThrow();
+            assertTrue(read.endsWith("<assistant>" + s.text() + "<end>"), read);
+            String prompt = read.substring(0, read.length() - (s.text() + "<end>").length());
+            assertTrue(prompt.contains("1. Exactness above all."), "the principles prompt: " + prompt);
+            assertTrue(prompts.contains(prompt), "the GRM was given exactly this prompt: " + prompt);
+        }
     }
 
     @Test
@@ -177,7 +215,7 @@ class WaveRunnerTest {
                 throw new IllegalArgumentException("chat template raised: Conversation roles must alternate");
             }
         };
-        MetaRm meta = new MetaRm(trust, refusing, PromptTemplate.loadResource(PromptTemplate.META_RESOURCE));
+        MetaRm meta = new MetaRm(trust, MetaInput.template(refusing, PromptTemplate.loadResource(PromptTemplate.META_RESOURCE)));
         ScoringException e = failure(scorer(p -> ScriptedJudge.judgment(p, new int[] {5, 6}, "ok"), meta, new LoadPolicy(0, 0))
                 .score(request(2, k(4, false), Long.MAX_VALUE)));
         assertEquals(ScoringException.Kind.INVALID_ARGUMENT, e.kind());

@@ -18,6 +18,7 @@ import org.bytedeco.pytorch.global.torch;
 
 import dev.principia.benchmark.VotingCurves;
 import dev.principia.grm.PromptCodec;
+import dev.principia.grm.MetaInput;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.model.ChatTemplate;
 import dev.principia.model.ModelConfig;
@@ -170,7 +171,7 @@ final class MetaEval {
                 for (int i = 0; i < samples.size(); i++) {
                     MetaTrain.Collected c = samples.get(i);
                     MetaTrain.Source src = new MetaTrain.Source(c.conversation(), c.presented(), c.text());
-                    SelfLabels.Span span = metaContext ? SelfLabels.inMetaTemplate(codec, metaTemplate, src)
+                    SelfLabels.Span span = metaContext ? SelfLabels.inMetaTemplate(MetaInput.template(codec, metaTemplate), src)
                             : SelfLabels.inGrmTurn(codec, tokenizer, template, src);
                     long[] ids = new long[span.tokens().length];
                     for (int k = 0; k < ids.length; k++) ids[k] = span.tokens()[k];

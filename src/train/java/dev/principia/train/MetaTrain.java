@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +24,7 @@ import dev.principia.cli.ArithmeticTask;
 import dev.principia.grm.Conversation;
 import dev.principia.grm.JudgmentParser;
 import dev.principia.grm.PromptCodec;
+import dev.principia.grm.MetaInput;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.grm.Turn;
 import dev.principia.model.ChatTemplate;
@@ -110,8 +110,16 @@ final class MetaTrain {
         PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
         boolean[] digits = ProcessLabels.digits(tokenizer, config.vocabSize());
         records = collected(collects);
-        items = read(codec, records, digits);
-        synthetic = synthetic(syntheticGroups, seed + 2, codec, digits);
+        // the form the meta-RM reads samples in: as given, else what the model it is evaluated or continued from declares
+        Path declaring = o.containsKey("evaluate") ? Path.of(o.get("evaluate")) : o.containsKey("from") ? Path.of(o.get("from")) : null;
+        MetaInput.Form form = o.containsKey("meta-input") ? MetaInput.Form.parse(o.get("meta-input"))
+                : declaring == null ? MetaInput.Form.TEMPLATE : MetaInput.Form.declaredBy(declaring);
+        o.put("meta-input", form.configName());
+        System.out.println("the meta-RM reads each sample in " + form.configName() + " form");
+        MetaInput input = MetaInput.of(form, codec, PromptTemplate.loadResource(PromptTemplate.META_RESOURCE), PromptTemplate.loadDefault(),
+                PromptTemplate.loadResource(PromptTemplate.PRINCIPLES_RESOURCE));
+        items = read(input, records, digits);
+        synthetic = synthetic(syntheticGroups, seed + 2, input, digits);
         Collections.shuffle(items, new Random(seed));
         int held = (int) Math.round(items.size() * heldShare);
         List<Item> test = items.subList(0, held), train = new ArrayList<>(items.subList(held, items.size()));
@@ -171,7 +179,7 @@ final class MetaTrain {
         if (corrupt > 0 && !localOnly && !o.containsKey("fit-local")) {
             throw new IllegalArgumentException("--corrupt needs --local-only 1 or --fit-local: a corrupted sample keeps its labels, which only the local check does not read");
         }
-        SelfLabels checker = o.containsKey("self-labels") ? new SelfLabels(Path.of(o.get("self-labels")), tokenizer, codec, digits, pad, seed) : null;
+        SelfLabels checker = o.containsKey("self-labels") ? new SelfLabels(Path.of(o.get("self-labels")), tokenizer, codec, input, digits, pad, seed) : null;
         Random rnd = new Random(seed + 1);
         List<List<Item>> plan = new ArrayList<>();
         for (int e = 0; e < epochs; e++) plan.add(epoch(train, unanimous, rnd));
@@ -240,7 +248,7 @@ final class MetaTrain {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", o.getOrDefault("seed", "12"));
         record.putAll(evaluation);
-        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers", "freeze-base", "distill", "local", "base-layers", "local-only", "corrupt", "fit-local", "min-layer", "sharpness", "unsure"}) {
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers", "freeze-base", "distill", "local", "base-layers", "local-only", "corrupt", "fit-local", "min-layer", "sharpness", "unsure", "meta-input"}) {
             if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
         }
         record.put("items", Integer.toString(items));
@@ -313,8 +321,7 @@ final class MetaTrain {
      * one {@link Critiques.Slip} each (a column's digit off by one or two, everything after consistent with it: the
      * mistakes the GRM makes). A slipped judgment is untrusted, a right one trusted.
      */
-    static List<Item> synthetic(int groups, long seed, PromptCodec codec, boolean[] digits) {
-        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+    static List<Item> synthetic(int groups, long seed, MetaInput input, boolean[] digits) {
         Random rnd = new Random(seed);
         List<Item> out = new ArrayList<>();
         for (int g = 0; g < groups; g++) {
@@ -327,10 +334,9 @@ final class MetaTrain {
             for (int k = 0; k < 4; k++) {
                 Critiques.Slip slip = k < 2 ? null : new Critiques.Slip(rnd.nextInt(4), (rnd.nextBoolean() ? 1 : -1) * (1 + rnd.nextInt(2)));
                 Critiques.Judged j = Critiques.judge(item, order, rnd, slip);
-                String user = metaTemplate.render(conv, presented, List.of(), j.text());
                 int[] scores = JudgmentParser.defaults().parse(j.text(), n).scores();
-                int[] tokens = codec.encodeUserTurn(user, false);
-                ProcessLabels.Labels l = ProcessLabels.labels(codec, metaTemplate, conv, presented, item, order, j.text(), tokens, !j.slipped(), digits);
+                int[] tokens = input.encode(conv, presented, List.of(), j.text());
+                ProcessLabels.Labels l = ProcessLabels.labels(input, conv, presented, item, order, j.text(), tokens, !j.slipped(), digits);
                 samples.add(new Sample(tokens, !j.slipped(), true, scores, l.perToken(), l.departs(), new Source(conv, presented, j.text())));
             }
             out.add(new Item("synthetic/" + g, n, samples));
@@ -369,15 +375,14 @@ final class MetaTrain {
     }
 
     /** The meta-RM's samples of {@code collected}, grouped by item id. */
-    static List<Item> read(PromptCodec codec, List<Collected> collected, boolean[] digits) {
-        PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+    static List<Item> read(MetaInput input, List<Collected> collected, boolean[] digits) {
         Map<String, Item> byId = new LinkedHashMap<>();
         for (Collected c : collected) {
-            int[] tokens = codec.encodeUserTurn(metaTemplate.render(c.conversation, c.presented, List.of(), c.text), false);
+            int[] tokens = input.encode(c.conversation, c.presented, List.of(), c.text);
             List<Turn> turns = c.conversation.turns();
             ArithmeticTask.Item item = turns.size() == 1 ? ProcessLabels.item(turns.get(0).content(), c.responses) : null;
             ProcessLabels.Labels l = item == null ? ProcessLabels.Labels.none(tokens.length)
-                    : ProcessLabels.labels(codec, metaTemplate, c.conversation, c.presented, item, c.order, c.text, tokens, c.trusted, digits);
+                    : ProcessLabels.labels(input, c.conversation, c.presented, item, c.order, c.text, tokens, c.trusted, digits);
             Sample s = new Sample(tokens, c.trusted, c.valid, c.scores, l.perToken(), l.departs(), new Source(c.conversation, c.presented, c.text));
             byId.computeIfAbsent(c.id, k -> new Item(k, c.responses.size(), new ArrayList<>())).samples.add(s);
         }

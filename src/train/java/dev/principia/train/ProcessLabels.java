@@ -13,8 +13,7 @@ import org.bytedeco.pytorch.global.torch;
 
 import dev.principia.cli.ArithmeticTask;
 import dev.principia.grm.Conversation;
-import dev.principia.grm.PromptCodec;
-import dev.principia.grm.PromptTemplate;
+import dev.principia.grm.MetaInput;
 
 /**
  * Process labels for the meta-RM: for every token of a judgment's principles and critique, whether the working
@@ -101,23 +100,23 @@ final class ProcessLabels {
     }
 
     /**
-     * Labels for {@code tokens}, the meta-RM input that {@code metaTemplate} and {@code codec} make of
+     * Labels for {@code tokens}, the meta-RM input that {@code input} makes of
      * {@code judgment} on {@code item} with its responses presented in {@code order}: 1 while the principles and
      * critique follow the right working ({@link #RIGHT_DIGIT} where that token is a digit, {@code digit} saying
      * which token ids are), {@link #SLIP} at the first token that departs from it and 0 after it, {@link #NONE}
      * elsewhere (and from the departure on when the judgment is trusted anyway: a slip that changed no verdict).
      */
-    static Labels labels(PromptCodec codec, PromptTemplate metaTemplate, Conversation conversation, List<String> presented,
+    static Labels labels(MetaInput input, Conversation conversation, List<String> presented,
                          ArithmeticTask.Item item, int[] order, String judgment, int[] tokens, boolean trusted, boolean[] digit) {
         String rightWorking = rightWorking(item, order);
         int scores = judgment.indexOf(SCORES);
         String working = scores < 0 ? judgment : judgment.substring(0, scores);
-        int start = commonPrefix(tokens, encode(codec, metaTemplate, conversation, presented, "#"));
-        int end = scores < 0 ? tokens.length - 1 : commonPrefix(tokens, encode(codec, metaTemplate, conversation, presented, working + "#"));
+        int start = commonPrefix(tokens, encode(input, conversation, presented, "#"));
+        int end = scores < 0 ? tokens.length - 1 : commonPrefix(tokens, encode(input, conversation, presented, working + "#"));
         int slip = -1;
         if (!working.equals(rightWorking)) {
             String fixed = rightWorking + (scores < 0 ? "" : judgment.substring(scores));
-            slip = commonPrefix(tokens, encode(codec, metaTemplate, conversation, presented, fixed));
+            slip = commonPrefix(tokens, encode(input, conversation, presented, fixed));
         }
         byte[] labels = new byte[tokens.length];
         Arrays.fill(labels, NONE);
@@ -128,9 +127,8 @@ final class ProcessLabels {
         return new Labels(labels, slip >= 0);
     }
 
-    static int[] encode(PromptCodec codec, PromptTemplate metaTemplate, Conversation conversation, List<String> presented,
-                                String judgment) {
-        return codec.encodeUserTurn(metaTemplate.render(conversation, presented, List.of(), judgment), false);
+    static int[] encode(MetaInput input, Conversation conversation, List<String> presented, String judgment) {
+        return input.encode(conversation, presented, List.of(), judgment);
     }
 
     /** Which token ids of {@code codec}'s tokenizer are a single decimal digit. */

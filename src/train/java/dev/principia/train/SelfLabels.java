@@ -14,6 +14,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 
 import dev.principia.grm.PromptCodec;
+import dev.principia.grm.MetaInput;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.model.ModelConfig;
 import dev.principia.model.Tokenizer;
@@ -36,17 +37,18 @@ final class SelfLabels {
     private final PromptCodec codec;
     private final Tokenizer tokenizer;
     private final PromptTemplate grmTemplate = PromptTemplate.loadDefault();
-    private final PromptTemplate metaTemplate = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+    private final MetaInput metaInput;
     private final boolean[] digit;
     private final int pad;
     private final Map<MetaTrain.Sample, MetaTrain.Sample> cache = new IdentityHashMap<>();
     private long relabelled, flagged, mismatched, flaggedTrusted, keptUntrusted;
 
-    SelfLabels(Path lmDir, Tokenizer tokenizer, PromptCodec codec, boolean[] digit, int pad, long seed) throws IOException {
+    SelfLabels(Path lmDir, Tokenizer tokenizer, PromptCodec codec, MetaInput metaInput, boolean[] digit, int pad, long seed) throws IOException {
         ModelConfig config = ModelConfig.read(lmDir);
         this.lm = new Net(config, seed);
         lm.initFrom(lmDir);
         this.codec = codec;
+        this.metaInput = metaInput;
         this.tokenizer = tokenizer;
         this.digit = digit;
         this.pad = pad;
@@ -96,7 +98,7 @@ final class SelfLabels {
     private MetaTrain.Sample labelled(MetaTrain.Sample s, int flaggedDigit, int digits) {
         MetaTrain.Source src = s.source();
         int[] tokens = s.tokens();
-        int[] span = span(codec, metaTemplate, src, tokens);
+        int[] span = span(metaInput, src, tokens);
         if (digitsIn(tokens, span[0], span[1], digit) != digits) {
             mismatched++;
             return s;
@@ -124,17 +126,17 @@ final class SelfLabels {
     }
 
     /** The judgment where the meta-RM reads it: inside the meta template's user turn (the whole input). */
-    static Span inMetaTemplate(PromptCodec codec, PromptTemplate metaTemplate, MetaTrain.Source src) {
-        int[] tokens = ProcessLabels.encode(codec, metaTemplate, src.conversation(), src.presented(), src.judgment());
-        int[] span = span(codec, metaTemplate, src, tokens);
+    static Span inMetaTemplate(MetaInput input, MetaTrain.Source src) {
+        int[] tokens = ProcessLabels.encode(input, src.conversation(), src.presented(), src.judgment());
+        int[] span = span(input, src, tokens);
         return new Span(tokens, span[0], span[1]);
     }
 
     /** [start, end): the tokens of the meta-RM input {@code tokens} that hold the judgment's principles and critique. */
-    static int[] span(PromptCodec codec, PromptTemplate metaTemplate, MetaTrain.Source src, int[] tokens) {
-        int start = ProcessLabels.commonPrefix(tokens, ProcessLabels.encode(codec, metaTemplate, src.conversation(), src.presented(), "#"));
+    static int[] span(MetaInput input, MetaTrain.Source src, int[] tokens) {
+        int start = ProcessLabels.commonPrefix(tokens, ProcessLabels.encode(input, src.conversation(), src.presented(), "#"));
         int end = Math.min(tokens.length - 1, ProcessLabels.commonPrefix(tokens,
-                ProcessLabels.encode(codec, metaTemplate, src.conversation(), src.presented(), working(src.judgment()) + "#")));
+                ProcessLabels.encode(input, src.conversation(), src.presented(), working(src.judgment()) + "#")));
         return new int[] {start, end};
     }
 

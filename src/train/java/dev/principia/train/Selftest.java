@@ -18,6 +18,7 @@ import dev.principia.cli.ArithmeticTask;
 import dev.principia.grm.Conversation;
 import dev.principia.grm.JudgmentParser;
 import dev.principia.grm.PromptCodec;
+import dev.principia.grm.MetaInput;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.grm.Turn;
 import dev.principia.model.ChatTemplate;
@@ -429,11 +430,16 @@ final class Selftest {
      * to its scores.
      */
     private static void processLabels(Path tok, ChatTemplate chat) throws Exception {
-        PromptTemplate meta = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE);
+        for (MetaInput.Form form : MetaInput.Form.values()) processLabels(tok, chat, form);
+    }
+
+    private static void processLabels(Path tok, ChatTemplate chat, MetaInput.Form form) throws Exception {
+        PromptTemplate meta = PromptTemplate.loadResource(PromptTemplate.META_RESOURCE), grm = PromptTemplate.loadDefault();
         Random rnd = new Random(13);
         int slipped = 0;
         try (Tokenizer t = Tokenizer.load(tok.resolve("tokenizer.json"))) {
             PromptCodec codec = PromptCodec.of(t, chat);
+            MetaInput input = MetaInput.of(form, codec, meta, grm, PromptTemplate.loadResource(PromptTemplate.PRINCIPLES_RESOURCE));
             boolean[] digits = ProcessLabels.digits(t, 1024);
             for (int i = 0; i < 400; i++) {
                 ArithmeticTask.Item item = ArithmeticTask.trainingItem(rnd);
@@ -442,8 +448,13 @@ final class Selftest {
                 List<String> presented = Train.presented(item, order);
                 Conversation conv = Conversation.of(new Turn(Turn.USER, item.query()));
                 String right = Critiques.judge(item, order, rnd);
-                int[] rightTokens = codec.encodeUserTurn(meta.render(conv, presented, List.of(), right), false);
-                ProcessLabels.Labels rl = ProcessLabels.labels(codec, meta, conv, presented, item, order, right, rightTokens, true, digits);
+                int[] rightTokens = input.encode(conv, presented, List.of(), right);
+                if (form == MetaInput.Form.CONVERSATION) {
+                    // the meta-RM reads every token of the judgment where the GRM wrote it: its prompt, then the working
+                    int[] written = SelfLabels.inGrmTurn(codec, t, grm, new MetaTrain.Source(conv, presented, right)).tokens();
+                    check(ProcessLabels.commonPrefix(rightTokens, written) == written.length, "the conversation form extends the GRM's context: " + right);
+                }
+                ProcessLabels.Labels rl = ProcessLabels.labels(input, conv, presented, item, order, right, rightTokens, true, digits);
                 byte[] r = rl.perToken();
                 int first = indexOf(r, (byte) 1), scores = Math.max(lastIndexOf(r, (byte) 1), lastIndexOf(r, ProcessLabels.RIGHT_DIGIT)) + 1;
                 check(indexOf(r, (byte) 0) < 0 && indexOf(r, ProcessLabels.SLIP) < 0 && !rl.departs(),
@@ -456,7 +467,7 @@ final class Selftest {
                         "labels start at the judgment: " + right);
                 check(t.decode(java.util.Arrays.copyOfRange(rightTokens, scores, rightTokens.length)).strip().startsWith("Scores:"),
                         "labels end at the scores: " + right);
-                int[] rightSpan = SelfLabels.span(codec, meta, new MetaTrain.Source(conv, presented, right), rightTokens);
+                int[] rightSpan = SelfLabels.span(input, new MetaTrain.Source(conv, presented, right), rightTokens);
                 check(java.util.Arrays.equals(r, SelfLabels.labels(rightTokens, rightSpan[0], rightSpan[1], digits, -1)),
                         "a checker's labels of an unflagged judgment are the right working's: " + right);
                 int grmDigits = 0;
@@ -466,8 +477,8 @@ final class Selftest {
                 Critiques.Judged j = Critiques.judge(item, order, rnd, new Critiques.Slip(rnd.nextInt(4), rnd.nextBoolean() ? 1 : -1));
                 if (!j.slipped()) continue;
                 slipped++;
-                int[] tokens = codec.encodeUserTurn(meta.render(conv, presented, List.of(), j.text()), false);
-                ProcessLabels.Labels sl = ProcessLabels.labels(codec, meta, conv, presented, item, order, j.text(), tokens, false, digits);
+                int[] tokens = input.encode(conv, presented, List.of(), j.text());
+                ProcessLabels.Labels sl = ProcessLabels.labels(input, conv, presented, item, order, j.text(), tokens, false, digits);
                 byte[] l = sl.perToken();
                 int zero = indexOf(l, ProcessLabels.SLIP);
                 check(sl.departs() && zero > first && zero == ProcessLabels.commonPrefix(tokens, rightTokens)
@@ -478,13 +489,14 @@ final class Selftest {
                     byte want = k < first || k >= end ? ProcessLabels.NONE : k < zero ? r[k] : k == zero ? ProcessLabels.SLIP : 0;
                     check(l[k] == want, "label at " + k + " of " + j.text());
                 }
-                int[] span = SelfLabels.span(codec, meta, new MetaTrain.Source(conv, presented, j.text()), tokens);
+                int[] span = SelfLabels.span(input, new MetaTrain.Source(conv, presented, j.text()), tokens);
                 check(java.util.Arrays.equals(l, SelfLabels.labels(tokens, span[0], span[1], digits, SelfLabels.digitsIn(tokens, span[0], zero, digits))),
                         "a checker flagging the slipped digit labels the judgment as the right working does: " + j.text());
             }
         }
         check(slipped > 150, "slips landed in " + slipped + " of 400 judgments");
-        System.out.printf("selftest: process labels of 400 right and %d slipped judgments, and a checker's (SelfLabels) on the same: ok%n", slipped);
+        System.out.printf("selftest: process labels of 400 right and %d slipped judgments, and a checker's (SelfLabels) on the same, %s form: ok%n",
+                slipped, form.configName());
     }
 
     private static int indexOf(byte[] a, byte v) {

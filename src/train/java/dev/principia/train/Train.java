@@ -25,6 +25,7 @@ import dev.principia.cli.ArithmeticTask;
 import dev.principia.grm.Conversation;
 import dev.principia.grm.JudgmentParser;
 import dev.principia.grm.PromptCodec;
+import dev.principia.grm.MetaInput;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.grm.Turn;
 import dev.principia.model.ChatTemplate;
@@ -277,7 +278,7 @@ public final class Train {
      * GRM's own context cannot predict the working there, so a meta-RM grown from it starts without its arithmetic.
      */
     static Example metaContextExample(PromptCodec codec, PromptTemplate metaTemplate, Drawn drawn) {
-        SelfLabels.Span span = SelfLabels.inMetaTemplate(codec, metaTemplate, drawn.source());
+        SelfLabels.Span span = SelfLabels.inMetaTemplate(MetaInput.template(codec, metaTemplate), drawn.source());
         return new Example(Arrays.copyOf(span.tokens(), span.from()), Arrays.copyOfRange(span.tokens(), span.from(), span.to()));
     }
 
@@ -405,6 +406,8 @@ public final class Train {
         ObjectNode cfg = (ObjectNode) JSON.readTree(net.config.toJson());
         cfg.put("torch_dtype", dtype == DType.F16 ? "float16" : "float32");
         cfg.put("pad_token_id", Integer.parseInt(record.getOrDefault("pad_token_id", "0")));
+        // a meta-RM declares the form it was trained to read, so that the server reads it so (MetaInput.Form.declaredBy)
+        if (record.containsKey("meta_input")) cfg.put(MetaInput.CONFIG_KEY, MetaInput.Form.parse(record.get("meta_input")).configName());
         Files.writeString(tmp.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
         Map<String, String> meta = new LinkedHashMap<>(record);
         meta.remove("pad_token_id");
