@@ -29,7 +29,10 @@ import dev.principia.grm.MetaInput;
 import dev.principia.grm.PromptCodec;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.model.ChatTemplate;
+import dev.principia.model.ModelConfig;
 import dev.principia.model.ReferenceDecoder;
+import dev.principia.model.TestModels;
+import dev.principia.model.TinyModel;
 import dev.principia.model.Tokenizer;
 import io.grpc.ManagedChannel;
 import io.quarkus.test.junit.QuarkusTest;
@@ -37,7 +40,8 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 
 /**
- * A meta-RM directory that declares the conversation form ({@code principia_meta_input} in its config.json), served
+ * A meta-RM directory that declares the conversation form ({@code principia_meta_input} in its config.json; here a
+ * random classifier over the arithmetic judge's tokenizer, so that its score moves with every token it reads), served
  * beside the trained embedded GRM and called over a real gRPC channel: every sample's meta score is the float64
  * reference classifier's score of that sample read as the GRM's prompt followed by the judgment as the assistant's
  * turn, and not its score in the meta template.
@@ -49,12 +53,20 @@ class MetaInputServingTest {
 
     static {
         try {
-            Path embedded = Path.of(MetaInputServingTest.class.getClassLoader().getResource("principia/arithmetic-judge/meta-rm/config.json").toURI())
+            // a random classifier over the arithmetic judge's tokenizer: its score moves with every token it reads
+            Path tokenizer = Path.of(MetaInputServingTest.class.getClassLoader().getResource("principia/arithmetic-judge/grm/config.json").toURI())
                     .getParent();
             DIR = Files.createTempDirectory("conversation-meta-rm");
-            for (String f : new String[] {"model.safetensors", "tokenizer.json", "tokenizer_config.json"}) Files.copy(embedded.resolve(f), DIR.resolve(f));
+            ModelConfig causal = TestModels.config("""
+                    {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 1024, "hidden_size": 64,
+                     "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+                     "max_position_embeddings": 2048, "rms_norm_eps": 1e-06, "rope_theta": 10000.0, "eos_token_id": 1023,
+                     "pad_token_id": 1021}
+                    """);
+            TinyModel.generate(TestModels.classifier(causal, 1), 0.2, 7, DIR, TinyModel.Output.F32_SINGLE_FILE);
+            for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) Files.copy(tokenizer.resolve(f), DIR.resolve(f));
             ObjectMapper json = new ObjectMapper();
-            ObjectNode config = (ObjectNode) json.readTree(embedded.resolve("config.json").toFile());
+            ObjectNode config = (ObjectNode) json.readTree(DIR.resolve("config.json").toFile());
             config.put(MetaInput.CONFIG_KEY, "conversation");
             Files.writeString(DIR.resolve("config.json"), json.writeValueAsString(config));
         } catch (IOException e) {
@@ -98,9 +110,9 @@ class MetaInputServingTest {
                     for (int i : s.getOrderList()) presented.add(responses.get(i));
                     double want = reference.classify(conversationForm.encode(conversation, presented, principles, s.getText()))[0];
                     double other = reference.classify(templateForm.encode(conversation, presented, principles, s.getText()))[0];
-                    double tolerance = 1e-3 * Math.max(1, Math.abs(want));
-                    assertEquals(want, s.getMetaScore(), tolerance, "sample " + s.getSeed() + " with principles " + principles + ": " + s.getText());
-                    assertTrue(Math.abs(other - s.getMetaScore()) > 10 * tolerance, "the template form scores " + other + ", not the served " + s.getMetaScore());
+                    double tolerance = 1e-4 * Math.max(1, Math.abs(want));
+                    assertEquals(want, s.getMetaScore(), tolerance, "sample " + s.getSeed() + ": " + s.getText());
+                    assertTrue(Math.abs(other - s.getMetaScore()) > 100 * tolerance, "the template form scores " + other + ", not the served " + s.getMetaScore());
                     checked++;
                 }
             }

@@ -161,6 +161,8 @@ final class MetaEval {
         long[] pairs = new long[3];
         double[] pairsRight = new double[3];
         long[] flagged = new long[2], counted = new long[2]; // [trusted, untrusted]: samples with a digit it would not write
+        List<Float> lowest = new ArrayList<>();
+        List<Integer> trustedSide = new ArrayList<>();
         int vocab = config.vocabSize();
         try (Tokenizer tokenizer = Tokenizer.load(grm.resolve("tokenizer.json")); NoGradGuard g = new NoGradGuard()) {
             PromptCodec codec = PromptCodec.of(tokenizer, ChatTemplate.read(grm.resolve("tokenizer_config.json")));
@@ -196,6 +198,8 @@ final class MetaEval {
                     }
                     v[1][i] = min;
                     int side = c.trusted() ? 0 : 1;
+                    lowest.add(min);
+                    trustedSide.add(side);
                     counted[side]++;
                     if (v[2][i] < 0) flagged[side]++;
                 }
@@ -227,6 +231,17 @@ final class MetaEval {
         VotingCurves.Point dropped = dropFlagged(draws.get(2), seed);
         System.out.printf(Locale.ROOT, "  voting over only the samples without such a digit (all when every one has one), 8 of each item's draws: %.1f %% (voting %.1f %%)%n",
                 100 * dropped.meta(), 100 * dropped.voting());
+        // a softer check: flag a sample only where the checker gives a digit of its working less than p
+        StringBuilder sweep = new StringBuilder();
+        for (double p : new double[] {0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005}) {
+            float threshold = (float) Math.log(p);
+            long[] below = new long[2];
+            for (int i = 0; i < lowest.size(); i++) if (lowest.get(i) < threshold) below[trustedSide.get(i)]++;
+            VotingCurves.Point at = VotingCurves.curve(draws.get(1), new int[] {8}, seed, threshold).get(0);
+            sweep.append(String.format(Locale.ROOT, "%n    p %.3f: flags %.1f %% trusted / %.1f %% untrusted, voting over the unflagged %.1f %%", p,
+                    100.0 * below[0] / Math.max(1, counted[0]), 100.0 * below[1] / Math.max(1, counted[1]), 100 * at.meta()));
+        }
+        System.out.printf(Locale.ROOT, "  flagged where a digit of the working gets less than p (8 of each item's draws):%s%n", sweep);
     }
 
     /**
