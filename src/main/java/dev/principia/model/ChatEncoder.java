@@ -60,24 +60,40 @@ public final class ChatEncoder {
      * Ids of the messages followed by the assistant's {@code answer} as a model reads its own output: the prompt as
      * {@link #encode} gives it with the generation prompt, then the answer's text encoded on its own (no token spans
      * the boundary, as none does between a prompt and the tokens generated after it), then what the template writes
-     * to close the assistant's turn. The answer is caller data like any message.
+     * to close the assistant's turn. The answer is caller data like any message. A template that rewrites the answer
+     * (Qwen3's strips its leading newlines) gives its rewritten text, between the same prompt and close.
      *
      * @throws IllegalArgumentException when the template raises, fails or exceeds a render limit, or does not write
-     *                                  the answer's turn as its generation prompt followed by the answer's text
+     *                                  the answer's turn as its generation prompt, the answer and a close
      */
     public int[] encodeAnswered(List<Map<String, String>> messages, String answer, Map<String, Object> kwargs) {
-        String prompt = renderMarked(messages, true, kwargs);
-        List<Map<String, String>> answered = new ArrayList<>(messages);
-        answered.add(Map.of("role", "assistant", "content", answer));
-        String whole = renderMarked(answered, false, kwargs), text = clean(answer);
-        if (!whole.startsWith(prompt + text)) {
+        String prompt = renderMarked(messages, true, kwargs), whole = renderMarked(answered(messages, answer), false, kwargs), text = clean(answer);
+        String body = null, close = null;
+        if (whole.startsWith(prompt + text)) {
+            body = text;
+            close = whole.substring(prompt.length() + text.length());
+        } else if (whole.startsWith(prompt)) {
+            // the template changed the answer: its close is what it writes after an answer it leaves alone
+            String probe = renderMarked(answered(messages, "x"), false, kwargs);
+            if (probe.startsWith(prompt + "x") && whole.endsWith(probe.substring(prompt.length() + 1))) {
+                close = probe.substring(prompt.length() + 1);
+                body = whole.substring(prompt.length(), whole.length() - close.length());
+            }
+        }
+        if (body == null) {
             throw new IllegalArgumentException("the chat template does not write an assistant's turn as its generation prompt followed by the answer");
         }
-        int[] head = encodeMarked(prompt), body = encodeMarked(text), close = encodeMarked(whole.substring(prompt.length() + text.length()));
-        int[] ids = java.util.Arrays.copyOf(head, head.length + body.length + close.length);
-        System.arraycopy(body, 0, ids, head.length, body.length);
-        System.arraycopy(close, 0, ids, head.length + body.length, close.length);
+        int[] head = encodeMarked(prompt), middle = encodeMarked(body), tail = encodeMarked(close);
+        int[] ids = java.util.Arrays.copyOf(head, head.length + middle.length + tail.length);
+        System.arraycopy(middle, 0, ids, head.length, middle.length);
+        System.arraycopy(tail, 0, ids, head.length + middle.length, tail.length);
         return ids;
+    }
+
+    private static List<Map<String, String>> answered(List<Map<String, String>> messages, String answer) {
+        List<Map<String, String>> out = new ArrayList<>(messages);
+        out.add(Map.of("role", "assistant", "content", answer));
+        return out;
     }
 
     /** Rendered text with marked special tokens, encoded by the twin; fails unless it holds exactly the marked special tokens. */

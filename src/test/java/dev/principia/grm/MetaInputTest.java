@@ -55,6 +55,17 @@ class MetaInputTest {
         }
     }
 
+    /** Qwen3's template strips an answer's leading newlines: the judgment is then read as the template writes it. */
+    @Test
+    void aTemplateThatRewritesTheAnswerStillFramesIt() throws Exception {
+        Path dir = TestTokenizers.qwen3();
+        try (Tokenizer t = Tokenizer.load(dir.resolve("tokenizer.json"))) {
+            PromptCodec codec = PromptCodec.of(t, ChatTemplate.read(dir.resolve("tokenizer_config.json")));
+            MetaInput input = MetaInput.conversation(codec, GRM, PRINCIPLES);
+            assertArrayEquals(input.encode(QUERY, PRESENTED, List.of(), JUDGMENT), input.encode(QUERY, PRESENTED, List.of(), "\n\n" + JUDGMENT));
+        }
+    }
+
     @Test
     void theTemplateFormIsTheMetaTemplatesUserTurn() throws Exception {
         Path dir = arithmeticJudge();
