@@ -179,7 +179,11 @@ final class Selftest {
         deep.zeroOutputs(2);
         float deepScore = lastScore(deep, probe);
         Path deepDir = work.resolve("meta-deeper");
-        Train.writeModelDir(deep, tok, deepDir, record, DType.F32);
+        Map<String, String> conversational = new LinkedHashMap<>(record);
+        conversational.put("meta_input", "conversation"); // what --meta-input conversation records
+        Train.writeModelDir(deep, tok, deepDir, conversational, DType.F32);
+        check(MetaInput.Form.declaredBy(deepDir) == MetaInput.Form.CONVERSATION && MetaInput.Form.declaredBy(metaDir) == MetaInput.Form.TEMPLATE,
+                "the exported directory declares the form it was trained to read");
         double deepRef = new ReferenceDecoder(deepDir).classify(probe)[0];
         check(Math.abs(deepScore - score) <= 1e-5 * Math.max(1, Math.abs(score)), "extra layers start as the base: " + deepScore + " vs " + score);
         check(Math.abs(deepScore - deepRef) <= 1e-4 * Math.max(1, Math.abs(deepRef)), "3-layer classifier " + deepScore + " vs reference " + deepRef);
