@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -46,8 +47,21 @@ public interface MetaInput {
         public static Form declaredBy(Path modelDir) throws IOException {
             JsonNode value = new ObjectMapper().readTree(Files.readString(modelDir.resolve("config.json"))).get(CONFIG_KEY);
             if (value == null || value.isNull()) return TEMPLATE;
-            if (!value.isTextual()) throw new IllegalArgumentException(modelDir + "/config.json: " + CONFIG_KEY + " must be a string, got " + value);
+            if (!value.isTextual()) throw new IllegalArgumentException(CONFIG_KEY + " must be a string, got " + value);
             return parse(value.asText());
+        }
+
+        /**
+         * The form to serve: {@code configured} ({@code principia.meta-rm.input}) when set, else what {@code modelDir}
+         * declares; a bad value fails with a message that says where it came from.
+         */
+        public static Form resolve(Optional<String> configured, Path modelDir) throws IOException {
+            try {
+                return configured.isPresent() ? parse(configured.get()) : declaredBy(modelDir);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException((configured.isPresent() ? "principia.meta-rm.input: " : modelDir + "/config.json: ")
+                        + e.getMessage(), e);
+            }
         }
 
         public String configName() {

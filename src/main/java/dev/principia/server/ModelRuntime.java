@@ -168,7 +168,7 @@ public class ModelRuntime {
             metaModel = ModelDirectory.open(metaDir, embeddedMeta);
             natives.add(metaModel.tokenizer());
             metaEngine = scalarEngine("meta-rm", metaModel, threads);
-            metaForm = config.metaRm().input().isPresent() ? MetaInput.Form.parse(config.metaRm().input().get()) : MetaInput.Form.declaredBy(metaDir);
+            metaForm = MetaInput.Form.resolve(config.metaRm().input(), metaDir);
             LOG.infof("meta-RM %s (%s) loaded, reading samples in %s form", metaDir.getFileName(), metaModel.config().architecture(),
                     metaForm.configName());
         }

@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -105,5 +106,11 @@ class MetaInputTest {
         Files.writeString(dir.resolve("config.json"), "{\"principia_meta_input\": 2}");
         e = assertThrows(IllegalArgumentException.class, () -> MetaInput.Form.declaredBy(dir));
         assertTrue(e.getMessage().contains("principia_meta_input must be a string"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MetaInput.Form.resolve(Optional.empty(), dir));
+        assertTrue(e.getMessage().startsWith(dir + "/config.json: principia_meta_input must be a string"), e.getMessage());
+        assertEquals(MetaInput.Form.CONVERSATION, MetaInput.Form.resolve(Optional.of("conversation"), dir), "the server's setting wins");
+        e = assertThrows(IllegalArgumentException.class, () -> MetaInput.Form.resolve(Optional.of("chat"), dir));
+        assertTrue(e.getMessage().startsWith("principia.meta-rm.input: meta-RM input form must be template or conversation, got 'chat'"),
+                e.getMessage());
     }
 }
