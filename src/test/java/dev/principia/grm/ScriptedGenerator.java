@@ -40,6 +40,8 @@ final class ScriptedGenerator implements Generator, AutoCloseable {
     final AtomicInteger numSubmittedSequences = new AtomicInteger();
     final List<GenerationRequest> requests = new ArrayList<>();
     volatile boolean full;
+    /** The step time it reports, from which anytime scoring sizes its margin before a deadline. */
+    volatile long stepNanos = 1_000_000;
 
     ScriptedGenerator(Function<String, String> script) {
         this.script = script;
@@ -149,7 +151,7 @@ final class ScriptedGenerator implements Generator, AutoCloseable {
 
     @Override
     public long lastStepNanos() {
-        return 1_000_000;
+        return stepNanos;
     }
 
     @Override

@@ -101,7 +101,10 @@ class WaveRunnerTest {
     @Test
     void anytimeScoringForcesStalledSamplesBeforeTheDeadline() throws Exception {
         GrmScorer scorer = scorer(p -> null);
-        ScoringResult r = await(scorer.score(request(2, k(2, false), System.nanoTime() + 300_000_000L)));
+        // a 10 ms step gives the forced blocks a margin of some 0.5 s before the deadline, so that a pause of the
+        // machine (a GC, another test's threads) cannot eat it; the real forcing takes well under a millisecond
+        generator.stepNanos = 10_000_000L;
+        ScoringResult r = await(scorer.score(request(2, k(2, false), System.nanoTime() + 2_000_000_000L)));
         assertTrue(r.partial(), "forced before the token limit");
         assertEquals(2, r.usage().samplesForced());
         assertEquals(2, r.usage().samplesValid());
