@@ -173,7 +173,7 @@ final class MetaEval {
                 for (int i = 0; i < samples.size(); i++) {
                     MetaTrain.Collected c = samples.get(i);
                     MetaTrain.Source src = new MetaTrain.Source(c.conversation(), c.presented(), c.text());
-                    SelfLabels.Span span = metaContext ? SelfLabels.inMetaTemplate(MetaInput.template(codec, metaTemplate), src)
+                    SelfLabels.Span span = metaContext ? SelfLabels.inMetaInput(MetaInput.template(codec, metaTemplate), src)
                             : SelfLabels.inGrmTurn(codec, tokenizer, template, src);
                     long[] ids = new long[span.tokens().length];
                     for (int k = 0; k < ids.length; k++) ids[k] = span.tokens()[k];

@@ -125,8 +125,8 @@ final class SelfLabels {
         return new Span(tokens, prompt.length, tokens.length);
     }
 
-    /** The judgment where the meta-RM reads it: inside the meta template's user turn (the whole input). */
-    static Span inMetaTemplate(MetaInput input, MetaTrain.Source src) {
+    /** The judgment where the meta-RM reads it: inside {@code input} (the meta template's user turn, or the conversation form). */
+    static Span inMetaInput(MetaInput input, MetaTrain.Source src) {
         int[] tokens = ProcessLabels.encode(input, src.conversation(), src.presented(), src.judgment());
         int[] span = span(input, src, tokens);
         return new Span(tokens, span[0], span[1]);

@@ -278,7 +278,7 @@ public final class Train {
      * GRM's own context cannot predict the working there, so a meta-RM grown from it starts without its arithmetic.
      */
     static Example metaContextExample(PromptCodec codec, PromptTemplate metaTemplate, Drawn drawn) {
-        SelfLabels.Span span = SelfLabels.inMetaTemplate(MetaInput.template(codec, metaTemplate), drawn.source());
+        SelfLabels.Span span = SelfLabels.inMetaInput(MetaInput.template(codec, metaTemplate), drawn.source());
         return new Example(Arrays.copyOf(span.tokens(), span.from()), Arrays.copyOfRange(span.tokens(), span.from(), span.to()));
     }
 
