@@ -14,9 +14,11 @@ import java.util.concurrent.ThreadLocalRandom;
  * @param samplingTemperature temperature when k > 1 and the request leaves it unset (the paper's 0.5)
  * @param loadPolicy          load-aware degradation
  * @param metaRmLoaded        whether a meta reward model filters samples (k_meta defaults to ceil(k/2))
+ * @param defaultMetaTemperature the meta temperature of a request that sets none of meta_keep, meta_min_score and
+ *                            meta_temperature; 0 = such a request keeps the top half (k_meta = ceil(k/2))
  */
 public record BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNewTokens, int maxNewTokensCap,
-                           float samplingTemperature, LoadPolicy loadPolicy, boolean metaRmLoaded) {
+                           float samplingTemperature, LoadPolicy loadPolicy, boolean metaRmLoaded, float defaultMetaTemperature) {
     public static final float MAX_TEMPERATURE = 10f;
     /** Priorities are bounded so that ordering and the load policy's scaling stay well defined. */
     public static final int MIN_PRIORITY = -100;
@@ -35,6 +37,18 @@ public record BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNew
             throw new IllegalArgumentException("samplingTemperature must be in 0.." + MAX_TEMPERATURE + ", got " + samplingTemperature);
         }
         if (loadPolicy == null) throw new IllegalArgumentException("loadPolicy must be set");
+        if (!(defaultMetaTemperature >= 0) || Float.isInfinite(defaultMetaTemperature)) {
+            throw new IllegalArgumentException("defaultMetaTemperature must be finite and >= 0, got " + defaultMetaTemperature);
+        }
+        if (defaultMetaTemperature > 0 && !metaRmLoaded) {
+            throw new IllegalArgumentException("a default meta temperature needs a meta-RM");
+        }
+    }
+
+    /** A policy whose meta-RM, when loaded, keeps the top half by default. */
+    public BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNewTokens, int maxNewTokensCap, float samplingTemperature,
+                        LoadPolicy loadPolicy, boolean metaRmLoaded) {
+        this(defaultSamples, maxSamples, defaultMaxNewTokens, maxNewTokensCap, samplingTemperature, loadPolicy, metaRmLoaded, 0f);
     }
 
     /**
@@ -64,6 +78,21 @@ public record BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNew
                 throw new InvalidBudgetException("budget.meta_min_score", "no meta reward model is loaded on this server (principia.meta-rm.dir)");
             }
         }
+        Float metaTemperature = requested.metaTemperature();
+        if (metaTemperature != null) {
+            if (!(metaTemperature > 0) || Float.isInfinite(metaTemperature)) {
+                throw new InvalidBudgetException("budget.meta_temperature", "must be finite and > 0, got " + metaTemperature);
+            }
+            if (metaKeepAsked > 0) {
+                throw new InvalidBudgetException("budget.meta_temperature", "weights every sample, budget.meta_keep keeps some: set one of them, not both");
+            }
+            if (minScore != null) {
+                throw new InvalidBudgetException("budget.meta_temperature", "weights every sample, budget.meta_min_score keeps some: set one of them, not both");
+            }
+            if (!metaRmLoaded) {
+                throw new InvalidBudgetException("budget.meta_temperature", "no meta reward model is loaded on this server (principia.meta-rm.dir)");
+            }
+        }
         if (requested.deadlineMillis() < 0) {
             throw new InvalidBudgetException("budget.deadline_ms", "must be >= 0 (0 = none), got " + requested.deadlineMillis());
         }
@@ -76,12 +105,16 @@ public record BudgetPolicy(int defaultSamples, int maxSamples, int defaultMaxNew
         Allocation allocation = loadPolicy.allocate(asked, minSamples, context.priority(), load);
         int k = allocation.samples();
         float temperature = t != null ? t : k > 1 ? samplingTemperature : 0f;
-        int metaKeep = !metaRmLoaded || minScore != null ? k : metaKeepAsked > 0 ? Math.min(metaKeepAsked, k) : defaultMetaKeep(k);
-        boolean adaptive = requested.adaptive() && metaKeep >= k && minScore == null && k > 1 && context.numResponses() > 1;
+        if (metaRmLoaded && metaKeepAsked == 0 && minScore == null && metaTemperature == null && defaultMetaTemperature > 0) {
+            metaTemperature = defaultMetaTemperature; // the meta-RM's default vote (principia.meta-rm.temperature)
+        }
+        boolean byScore = minScore != null || metaTemperature != null;
+        int metaKeep = !metaRmLoaded || byScore ? k : metaKeepAsked > 0 ? Math.min(metaKeepAsked, k) : defaultMetaKeep(k);
+        boolean adaptive = requested.adaptive() && metaKeep >= k && !byScore && k > 1 && context.numResponses() > 1;
         long deadline = context.callDeadlineNanos();
         if (requested.deadlineMillis() > 0) deadline = Math.min(deadline, context.arrivalNanos() + requested.deadlineMillis() * 1_000_000L);
         return new ResolvedBudget(asked, k, minSamples, metaKeep, temperature, maxNew, seedOrRandom(requested.seed()), adaptive, deadline,
-                allocation.degraded(), allocation.reason(), minScore);
+                allocation.degraded(), allocation.reason(), minScore, metaTemperature);
     }
 
     private int maxNewTokens(Integer requested, int minNewTokens) {

@@ -17,14 +17,24 @@ package dev.principia.budget;
  * @param degradedReason why, for the response and logs; empty when not degraded
  * @param metaMinScore   when set, the meta-RM keeps the valid samples scored at least this (all when none is)
  *                       instead of the {@code metaKeep} highest, and {@code metaKeep} equals {@code samples}
+ * @param metaTemperature when set, every valid sample is voted with the weight
+ *                       {@code exp((metaScore - highest metaScore) / metaTemperature)} instead of some being kept, and
+ *                       {@code metaKeep} equals {@code samples}; not together with {@code metaMinScore}
  */
 public record ResolvedBudget(int samplesAsked, int samples, int minSamples, int metaKeep, float temperature, int maxNewTokens,
                              long seed, boolean adaptive, long deadlineNanos, boolean degraded, String degradedReason,
-                             Float metaMinScore) {
+                             Float metaMinScore, Float metaTemperature) {
     /** A budget that filters by count only. */
     public ResolvedBudget(int samplesAsked, int samples, int minSamples, int metaKeep, float temperature, int maxNewTokens,
                           long seed, boolean adaptive, long deadlineNanos, boolean degraded, String degradedReason) {
-        this(samplesAsked, samples, minSamples, metaKeep, temperature, maxNewTokens, seed, adaptive, deadlineNanos, degraded, degradedReason, null);
+        this(samplesAsked, samples, minSamples, metaKeep, temperature, maxNewTokens, seed, adaptive, deadlineNanos, degraded, degradedReason, null, null);
+    }
+
+    /** A budget that filters by count or by a minimum meta score, and does not weight the vote. */
+    public ResolvedBudget(int samplesAsked, int samples, int minSamples, int metaKeep, float temperature, int maxNewTokens,
+                          long seed, boolean adaptive, long deadlineNanos, boolean degraded, String degradedReason, Float metaMinScore) {
+        this(samplesAsked, samples, minSamples, metaKeep, temperature, maxNewTokens, seed, adaptive, deadlineNanos, degraded, degradedReason,
+                metaMinScore, null);
     }
 
     public ResolvedBudget {
@@ -41,15 +51,20 @@ public record ResolvedBudget(int samplesAsked, int samples, int minSamples, int 
         if (metaMinScore != null && (!Float.isFinite(metaMinScore) || metaKeep != samples)) {
             throw new IllegalArgumentException("metaMinScore must be finite and metaKeep equal samples, got " + metaMinScore + " and " + metaKeep);
         }
-        if (adaptive && (metaKeep < samples || metaMinScore != null)) {
+        if (metaTemperature != null && (!(metaTemperature > 0) || Float.isInfinite(metaTemperature) || metaKeep != samples
+                || metaMinScore != null)) {
+            throw new IllegalArgumentException("metaTemperature must be finite and > 0, with metaKeep equal samples and no metaMinScore, got "
+                    + metaTemperature + ", " + metaKeep + " and " + metaMinScore);
+        }
+        if (adaptive && (metaKeep < samples || metaMinScore != null || metaTemperature != null)) {
             throw new IllegalArgumentException("adaptive voting cannot be combined with meta filtering");
         }
         degradedReason = degradedReason == null ? "" : degradedReason;
     }
 
-    /** Whether the meta-RM filters samples before the vote: by count, or by score. */
+    /** Whether the meta-RM filters or weights samples before the vote: by count, by score, or by weight. */
     public boolean metaFiltering() {
-        return metaKeep < samples || metaMinScore != null;
+        return metaKeep < samples || metaMinScore != null || metaTemperature != null;
     }
 
     /** Whether a deadline applies. */

@@ -114,7 +114,8 @@ public final class ScoreCommand {
     static String verdicts(int index, dev.principia.api.v1.Sample s) {
         StringBuilder out = new StringBuilder();
         out.append(String.format("sample %d: %s%s%s%n", index, s.getValid() ? "scores " + s.getScoresList() : "invalid (" + s.getInvalidReason() + ")",
-                s.getForced() ? ", forced" : "", s.getMetaScore() != 0f ? String.format(", meta-RM %.2f", s.getMetaScore()) : ""));
+                s.getForced() ? ", forced" : "", s.getMetaScore() != 0f ? String.format(", meta-RM %.2f, vote weight %.3g", s.getMetaScore(),
+                        s.getVoteWeight()) : ""));
         java.util.regex.Matcher m = VERDICT.matcher(s.getText());
         boolean any = false;
         while (m.find()) {

@@ -5,8 +5,8 @@ import java.util.List;
 /**
  * The answer to one scoring request.
  *
- * @param rewards    per response, original order: vote sum over counted valid samples
- * @param meanScores per response: mean score over counted valid samples
+ * @param rewards    per response, original order: vote sum over counted valid samples (each times its vote weight)
+ * @param meanScores per response: mean score over counted valid samples (weighted by their vote weights)
  * @param ranks      per response: 1 = best, ties broken by the seed
  * @param bestIndex  original index of the winning response
  * @param samples    every sample run, in sample order
@@ -27,9 +27,13 @@ public record ScoringResult(String id, double[] rewards, double[] meanScores, in
      * @param order         order[j] = original index of the response shown j-th
      * @param scores        scores in original order, empty when invalid
      * @param forced        the score block came from constrained decoding near the token limit
+     * @param counted       its scores are in the vote ({@code voteWeight > 0})
+     * @param voteWeight    what its scores count for in the vote: 1 or 0 when samples are kept or not, in 0..1 when
+     *                      the meta-RM weights them ({@code meta_temperature})
      */
     public record SampleResult(int[] order, String text, int[] scores, boolean valid, String invalidReason, boolean forced,
-                               float metaScore, boolean counted, long seed, int numGeneratedTokens) {
+                               float metaScore, boolean counted, double voteWeight, long seed,
+                               int numGeneratedTokens) {
     }
 
     /** Token and time accounting. */

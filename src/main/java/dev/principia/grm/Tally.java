@@ -106,7 +106,8 @@ final class Tally {
 
     /**
      * Votes over the valid samples, or over the {@code budget.metaKeep()} of them the meta-RM scored highest, or
-     * over those it scored at least {@code budget.metaMinScore()} (all when none is).
+     * over those it scored at least {@code budget.metaMinScore()} (all when none is), or over all of them weighted
+     * by meta score at {@code budget.metaTemperature()} ({@link MetaFilter#weigh}).
      *
      * @param valid             {@link #validSamples}, not empty
      * @param metaScoresOfValid the meta-RM's score per valid sample, in that order; null without meta filtering
@@ -116,16 +117,22 @@ final class Tally {
         int numRun = waves.samples().size();
         int n = plan.numResponses();
         float[] metaScores = new float[numRun];
-        boolean[] counted = new boolean[numRun];
+        double[] weights = new double[numRun];
         if (metaScoresOfValid != null) {
             Arrays.fill(metaScores, Float.NaN);
             for (int i = 0; i < valid.size(); i++) metaScores[valid.get(i)] = metaScoresOfValid[i];
-            counted = budget.metaMinScore() != null ? MetaFilter.keepAtLeast(metaScores, budget.metaMinScore())
-                    : MetaFilter.keepTop(metaScores, budget.metaKeep(), SampleSeeds.mix(budget.seed() ^ 0x6d657461L));
+            if (budget.metaTemperature() != null) {
+                weights = MetaFilter.weigh(metaScores, budget.metaTemperature());
+            } else {
+                boolean[] kept = budget.metaMinScore() != null ? MetaFilter.keepAtLeast(metaScores, budget.metaMinScore())
+                        : MetaFilter.keepTop(metaScores, budget.metaKeep(), SampleSeeds.mix(budget.seed() ^ 0x6d657461L));
+                for (int s = 0; s < numRun; s++) weights[s] = kept[s] ? 1 : 0;
+            }
         } else {
-            for (int s : valid) counted[s] = true;
+            for (int s : valid) weights[s] = 1;
         }
         List<int[]> votes = new ArrayList<>();
+        List<Double> voteWeights = new ArrayList<>();
         List<ScoringResult.SampleResult> samples = new ArrayList<>(numRun);
         long promptTokens = 0;
         long generatedTokens = 0;
@@ -135,15 +142,19 @@ final class Tally {
             Judgment j = run.judgment();
             int[] order = plan.orders()[s];
             int[] scores = j.valid() ? Permutations.unpermute(j.scores(), order) : new int[0];
-            if (counted[s]) votes.add(scores);
+            boolean counted = weights[s] > 0;
+            if (counted) {
+                votes.add(scores);
+                voteWeights.add(weights[s]);
+            }
             promptTokens += Math.max(0, plan.prompts()[s].length - run.output().numForkedTokens());
             generatedTokens += run.output().tokenIds().length;
             numForced += run.forced() ? 1 : 0;
             float metaScore = metaScoresOfValid == null || Float.isNaN(metaScores[s]) ? 0f : metaScores[s];
             samples.add(new ScoringResult.SampleResult(order, run.text(), scores, j.valid(), j.valid() ? "" : j.invalidReason(),
-                    run.forced(), metaScore, counted[s], plan.seeds()[s], run.output().tokenIds().length));
+                    run.forced(), metaScore, counted, weights[s], plan.seeds()[s], run.output().tokenIds().length));
         }
-        Vote vote = Vote.tally(votes, n, SampleSeeds.tieBreak(budget.seed()));
+        Vote vote = Vote.weighted(votes, voteWeights.stream().mapToDouble(Double::doubleValue).toArray(), n, SampleSeeds.tieBreak(budget.seed()));
         int saved = budget.adaptive() && !waves.cutShort() ? plan.numSamples() - numRun : 0;
         ScoringResult.Usage usage = new ScoringResult.Usage(promptTokens, generatedTokens, numRun, valid.size(), numForced,
                 TimeUnit.NANOSECONDS.toMillis(waves.queueNanos()), TimeUnit.NANOSECONDS.toMillis(waves.computeNanos()),

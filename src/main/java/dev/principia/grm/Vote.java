@@ -11,11 +11,12 @@ import java.util.Objects;
  * (ties are broken, so no two responses share a rank); {@code ranks[bestIndex] == 1};
  * {@code numCounted ≥ 1}. Arrays are copied in and out.
  *
- * @param rewards    sum of the response's scores over counted samples (k·min .. k·max)
- * @param meanScores {@code rewards[i] / numCounted}
+ * @param rewards    sum of the response's scores over counted samples (k·min .. k·max), each sample's times its weight when
+ *                   the vote is weighted
+ * @param meanScores {@code rewards[i] / numCounted}, or over the total weight when the vote is weighted
  * @param ranks      1 = best; higher reward ranks first, equal rewards in a seeded random order
  * @param bestIndex  original index of the response ranked 1
- * @param numCounted number of samples summed
+ * @param numCounted number of samples summed (with a weight above 0)
  */
 public record Vote(double[] rewards, double[] meanScores, int[] ranks, int bestIndex, int numCounted) {
     public Vote {
@@ -47,22 +48,47 @@ public record Vote(double[] rewards, double[] meanScores, int[] ranks, int bestI
      * @throws IllegalArgumentException when no sample is counted or a sample has the wrong length
      */
     public static Vote tally(List<int[]> countedScoresInOriginalOrder, int numResponses, long tieBreakSeed) {
-        if (numResponses < 1) throw new IllegalArgumentException("numResponses must be >= 1, got " + numResponses);
         if (countedScoresInOriginalOrder == null || countedScoresInOriginalOrder.isEmpty()) {
             throw new IllegalArgumentException("no valid samples to vote over");
         }
+        double[] ones = new double[countedScoresInOriginalOrder.size()];
+        Arrays.fill(ones, 1.0);
+        return weighted(countedScoresInOriginalOrder, ones, numResponses, tieBreakSeed);
+    }
+
+    /**
+     * Sums each response's scores over the samples, each sample's scores times its weight, and ranks the responses
+     * ({@link MetaFilter#weigh}). With every weight 1 this is {@link #tally}; the mean score is the weighted mean.
+     *
+     * @param scoresInOriginalOrder one {@code int[numResponses]} per valid sample, already un-permuted
+     * @param weights               one per sample, finite and in 0..1; a sample weighing 0 is not counted
+     * @param tieBreakSeed          equal seeds break equal rewards the same way (see {@link SampleSeeds#tieBreak})
+     * @throws IllegalArgumentException when no sample weighs more than 0, or a sample or weight is malformed
+     */
+    public static Vote weighted(List<int[]> scoresInOriginalOrder, double[] weights, int numResponses, long tieBreakSeed) {
+        if (numResponses < 1) throw new IllegalArgumentException("numResponses must be >= 1, got " + numResponses);
+        if (scoresInOriginalOrder == null || weights == null || scoresInOriginalOrder.size() != weights.length) {
+            throw new IllegalArgumentException("one weight per sample is needed");
+        }
         double[] rewards = new double[numResponses];
-        for (int s = 0; s < countedScoresInOriginalOrder.size(); s++) {
-            int[] scores = countedScoresInOriginalOrder.get(s);
+        double totalWeight = 0;
+        int numCounted = 0;
+        for (int s = 0; s < scoresInOriginalOrder.size(); s++) {
+            int[] scores = scoresInOriginalOrder.get(s);
             if (scores == null || scores.length != numResponses) {
                 throw new IllegalArgumentException("sample " + s + " must have " + numResponses + " scores, got "
                         + (scores == null ? "null" : String.valueOf(scores.length)));
             }
-            for (int i = 0; i < numResponses; i++) rewards[i] += scores[i];
+            double w = weights[s];
+            if (!(w >= 0 && w <= 1)) throw new IllegalArgumentException("sample " + s + "'s weight must be in 0..1, got " + w);
+            if (w == 0) continue;
+            for (int i = 0; i < numResponses; i++) rewards[i] += w * scores[i];
+            totalWeight += w;
+            numCounted++;
         }
-        int numCounted = countedScoresInOriginalOrder.size();
+        if (numCounted == 0) throw new IllegalArgumentException("no valid samples to vote over");
         double[] means = new double[numResponses];
-        for (int i = 0; i < numResponses; i++) means[i] = rewards[i] / numCounted;
+        for (int i = 0; i < numResponses; i++) means[i] = rewards[i] / totalWeight;
         return ranked(rewards, means, numCounted, tieBreakSeed);
     }
 

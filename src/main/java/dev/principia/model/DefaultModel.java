@@ -74,15 +74,21 @@ public final class DefaultModel {
 
     /**
      * Returns the trained arithmetic GRM ({@code metaRm} false) or its meta-RM, copied from the class path into
-     * {@code cacheDir} under a name that carries the weights' digest, so a new build's weights never reuse an old export.
+     * {@code cacheDir} under a name that carries its files' digest, so a new build's weights or config never reuse an old
+     * export.
      */
     public static Path ensureArithmetic(Path cacheDir, boolean metaRm, Consumer<String> log) throws IOException {
         String sub = metaRm ? "meta-rm/" : "grm/";
         String digest;
-        try (InputStream in = resource(ARITHMETIC + sub + "model.safetensors")) {
+        try {
+            // every file: a new build's config (e.g. a declared default vote) must not reuse an old copy either
             java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
             byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+            for (String file : TRAINED_FILES) {
+                try (InputStream in = resource(ARITHMETIC + sub + file)) {
+                    for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+                }
+            }
             digest = java.util.HexFormat.of().formatHex(md.digest(), 0, 6);
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

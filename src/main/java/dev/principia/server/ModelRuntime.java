@@ -82,6 +82,8 @@ public class ModelRuntime {
     private ModelDirectory metaModel;
     private ClassifierEngine metaEngine;
     private MetaInput.Form metaForm = MetaInput.Form.TEMPLATE;
+    /** The meta-RM's default vote ({@link dev.principia.grm.MetaTemperature}): 0 = the top half. */
+    private float metaTemperature;
     private ModelDirectory scalarModel;
     private ClassifierEngine scalarEngine;
     private java.util.concurrent.ScheduledExecutorService timer;
@@ -142,7 +144,7 @@ public class ModelRuntime {
                 : new ScalarModeScorer(SequenceClassifier.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
         policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
                 config.defaults().temperature(), new LoadPolicy(config.budget().targetQueueWaitMs(), config.budget().maxInFlightSamples()),
-                metaRm != null);
+                metaRm != null, metaRm != null ? metaTemperature : 0f);
         ScoringContext context = ScoringContext.of(Generator.of(engine), PromptCodec.of(model.tokenizer(), model.chatTemplate()),
                 promptTemplate, principlesTemplate, model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(),
                 new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
@@ -169,8 +171,10 @@ public class ModelRuntime {
             natives.add(metaModel.tokenizer());
             metaEngine = scalarEngine("meta-rm", metaModel, threads);
             metaForm = MetaInput.Form.resolve(config.metaRm().input(), metaDir);
-            LOG.infof("meta-RM %s (%s) loaded, reading samples in %s form", metaDir.getFileName(), metaModel.config().architecture(),
-                    metaForm.configName());
+            metaTemperature = dev.principia.grm.MetaTemperature.resolve(config.metaRm().temperature(), metaDir);
+            LOG.infof("meta-RM %s (%s) loaded, reading samples in %s form; by default %s", metaDir.getFileName(),
+                    metaModel.config().architecture(), metaForm.configName(), metaTemperature > 0
+                            ? "weighting every sample at meta temperature " + metaTemperature : "voting the top half by meta score");
         }
         Path scalarDir = config.scalarRm().dir().orElse(null);
         if (scalarDir != null) {

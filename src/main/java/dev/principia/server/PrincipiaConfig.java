@@ -57,6 +57,14 @@ public interface PrincipiaConfig {
          * declares under {@code principia_meta_input}, else {@code template}.
          */
         Optional<String> input();
+
+        /**
+         * How a request that sets none of {@code budget.meta_keep}, {@code meta_min_score} and {@code meta_temperature}
+         * is voted: a temperature &gt; 0 weights every valid sample as {@code meta_temperature} does; 0 keeps the top half
+         * by meta score ({@code meta_keep} = ceil(k/2), the paper's rule); unset = what the meta-RM's config.json declares
+         * under {@code principia_meta_temperature}, else 0.
+         */
+        Optional<Float> temperature();
     }
 
     interface ScalarRm {

@@ -30,7 +30,8 @@ final class ProtoMapping {
         Budget b = r.getBudget();
         RequestedBudget budget = new RequestedBudget(b.getSamples(), b.getMinSamples(), b.getMetaKeep(),
                 b.hasTemperature() ? b.getTemperature() : null, b.hasMaxNewTokens() ? b.getMaxNewTokens() : null,
-                b.getSeed(), b.getAdaptive(), b.getDeadlineMs(), b.hasMetaMinScore() ? b.getMetaMinScore() : null);
+                b.getSeed(), b.getAdaptive(), b.getDeadlineMs(), b.hasMetaMinScore() ? b.getMetaMinScore() : null,
+                b.hasMetaTemperature() ? b.getMetaTemperature() : null);
         return new ScoringRequest(r.getId(), turns, r.getResponsesList(), r.getPrinciplesList(), budget, r.getReturnSamples(),
                 r.getPriority(), arrivalNanos, callDeadlineNanos, mode(r));
     }
@@ -54,7 +55,7 @@ final class ProtoMapping {
         if (returnSamples) {
             for (ScoringResult.SampleResult s : result.samples()) {
                 Sample.Builder sb = Sample.newBuilder().setText(s.text()).setValid(s.valid()).setInvalidReason(s.invalidReason())
-                        .setForced(s.forced()).setMetaScore(s.metaScore()).setCounted(s.counted()).setSeed(s.seed());
+                        .setForced(s.forced()).setMetaScore(s.metaScore()).setCounted(s.counted()).setVoteWeight(s.voteWeight()).setSeed(s.seed());
                 for (int o : s.order()) sb.addOrder(o);
                 for (int sc : s.scores()) sb.addScores(sc);
                 out.addSamples(sb);

@@ -26,7 +26,8 @@ final class ServerInfoMapping {
             info.setBudgetPolicy(dev.principia.api.v1.BudgetPolicy.newBuilder().setDefaultSamples(p.defaultSamples())
                     .setMaxSamples(p.maxSamples()).setDefaultMaxNewTokens(p.defaultMaxNewTokens()).setMaxNewTokens(p.maxNewTokensCap())
                     .setSamplingTemperature(p.samplingTemperature()).setTargetQueueWaitMs(p.loadPolicy().targetQueueWaitMillis())
-                    .setMaxInFlightSamples(p.loadPolicy().maxInFlightSamples()).setMetaRmLoaded(p.metaRmLoaded()));
+                    .setMaxInFlightSamples(p.loadPolicy().maxInFlightSamples()).setMetaRmLoaded(p.metaRmLoaded())
+                    .setDefaultMetaTemperature(p.defaultMetaTemperature()));
         }
         PlannedMemory plan = runtime.plannedMemory();
         if (plan != null) {

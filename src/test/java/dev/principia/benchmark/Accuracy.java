@@ -1,6 +1,7 @@
 package dev.principia.benchmark;
 
 import dev.principia.api.v1.Budget;
+import dev.principia.api.v1.GetServerInfoRequest;
 import dev.principia.api.v1.RewardServiceGrpc;
 import dev.principia.api.v1.Sample;
 import dev.principia.api.v1.ScoreRequest;
@@ -38,9 +39,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Usage: {@code benchmark/run.sh accuracy --input FILE [--samples 32] [--addr localhost:9000] [--out DIR]
  * [--limit N] [--concurrency 2] [--seed 1] [--max-new-tokens N] [--max-responses 4]
  * [--temperature T] (the sampled draws; default the server's) [--meta-min-score X] (MetaRM@k keeps the draws the meta-RM
- * scores at least X, as the server's {@code meta_min_score} does, instead of the top half); {@code --samples 0} measures
+ * scores at least X, as the server's {@code meta_min_score} does) [--meta-temperature T] (MetaRM@k weights every draw as the
+ * server's {@code meta_temperature} does); with neither, MetaRM@k votes as the server votes a request that sets no meta
+ * rule (its {@code default_meta_temperature}, else the top half; the top half with {@code --draws}); {@code --samples 0} measures
  * greedy only; {@code --draws FILE} recomputes the Voting@k and MetaRM@k table from an earlier run's {@code draws.jsonl}
- * (for another {@code --meta-min-score}) without a server, and prints it}
+ * (for another {@code --meta-min-score} or {@code --meta-temperature}) without a server, and prints it}
  */
 public final class Accuracy {
     static final int[] KS = {1, 2, 4, 8, 16, 32};
@@ -53,7 +56,8 @@ public final class Accuracy {
         String addr = "localhost:9000";
         int samples = 32, limit = Integer.MAX_VALUE, concurrency = 2, maxResponses = 4;
         Integer maxNewTokens = null;
-        Float temperature = null, metaMinScore = null;
+        Float temperature = null, metaMinScore = null, metaTemperature = null;
+        boolean ruleFromServer = false;
         long seed = 1;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -68,14 +72,21 @@ public final class Accuracy {
                 case "--max-responses" -> maxResponses = Integer.parseInt(args[++i]);
                 case "--temperature" -> temperature = Float.parseFloat(args[++i]);
                 case "--meta-min-score" -> metaMinScore = Float.parseFloat(args[++i]);
+                case "--meta-temperature" -> metaTemperature = Float.parseFloat(args[++i]);
                 case "--draws" -> drawsFile = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
+        if (metaMinScore != null && metaTemperature != null) {
+            throw new IllegalArgumentException("--meta-min-score keeps some draws, --meta-temperature weights all of them: give one, not both");
+        }
+        if (metaTemperature != null && !(metaTemperature > 0 && Float.isFinite(metaTemperature))) {
+            throw new IllegalArgumentException("--meta-temperature must be finite and > 0, got " + metaTemperature);
+        }
         if (drawsFile != null) {
             List<VotingCurves.ItemDraws> earlier = new ArrayList<>();
             for (String line : Files.readAllLines(drawsFile)) if (!line.isBlank()) earlier.add(VotingCurves.fromJsonLine(line));
-            System.out.print(table(VotingCurves.curve(earlier, KS, seed, metaMinScore)));
+            System.out.print(table(VotingCurves.curve(earlier, KS, seed, metaMinScore, metaTemperature)));
             return;
         }
         if (input == null) throw new IllegalArgumentException("--input FILE is required (RMB pairwise/best-of-N or arithmetic JSONL)");
@@ -87,6 +98,15 @@ public final class Accuracy {
         long started = System.nanoTime();
         try {
             var stub = RewardServiceGrpc.newBlockingStub(channel);
+            if (metaMinScore == null && metaTemperature == null) {
+                // no rule given: MetaRM@k votes as the server votes a request that sets none
+                float serverDefault = stub.withDeadlineAfter(1, TimeUnit.MINUTES).getServerInfo(GetServerInfoRequest.getDefaultInstance())
+                        .getBudgetPolicy().getDefaultMetaTemperature();
+                if (serverDefault > 0) {
+                    metaTemperature = serverDefault;
+                    ruleFromServer = true;
+                }
+            }
             ExecutorService pool = Executors.newFixedThreadPool(concurrency);
             List<Future<Object[]>> futures = new ArrayList<>();
             AtomicInteger done = new AtomicInteger();
@@ -128,12 +148,13 @@ public final class Accuracy {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
-        List<VotingCurves.Point> curve = VotingCurves.curve(draws, KS, seed, metaMinScore);
+        List<VotingCurves.Point> curve = VotingCurves.curve(draws, KS, seed, metaMinScore, metaTemperature);
         double greedy = greedyScored == 0 ? 0 : (double) greedyCorrect / greedyScored;
         double chance = chance(items);
         System.err.printf(Locale.ROOT, "greedy: %d of %d samples valid (an invalid sample or a tie with the best is not correct)%n", greedyValid,
                 greedyScored);
-        write(out, input, curve, greedy, chance, greedyScored, failed, samples, (System.nanoTime() - started) / 1e9, metaMinScore);
+        write(out, input, curve, greedy, chance, greedyScored, failed, samples, (System.nanoTime() - started) / 1e9,
+                metaRule(metaMinScore, metaTemperature) + (ruleFromServer ? ", the server's default for its meta-RM" : ""));
         StringBuilder lines = new StringBuilder();
         for (VotingCurves.ItemDraws d : draws) lines.append(VotingCurves.toJsonLine(d)).append('\n');
         Files.writeString(out.resolve("draws.jsonl"), lines);
@@ -209,6 +230,15 @@ public final class Accuracy {
         return items.stream().mapToDouble(i -> 1.0 / i.responses().size()).average().orElse(0);
     }
 
+    /** How MetaRM@k votes, in words, for the table's header line. */
+    static String metaRule(Float metaMinScore, Float metaTemperature) {
+        if (metaTemperature != null) {
+            return "every draw weighted by exp((meta-RM score - highest) / " + metaTemperature + ") (meta_temperature)";
+        }
+        return metaMinScore == null ? "the top half of the draws by meta-RM score (meta_keep = ceil(k/2))"
+                : "the draws with meta-RM score >= " + metaMinScore + ", all when none is (meta_min_score)";
+    }
+
     /** The Markdown table of a curve: k, Voting@k and MetaRM@k with their standard errors. */
     static String table(List<VotingCurves.Point> curve) {
         StringBuilder md = new StringBuilder("| k | Voting@k | ± | MetaRM@k | ± |\n|---:|---:|---:|---:|---:|\n");
@@ -220,13 +250,12 @@ public final class Accuracy {
     }
 
     static void write(Path out, Path input, List<VotingCurves.Point> curve, double greedy, double chance, int items, int failed,
-                      int samples, double seconds, Float metaMinScore) throws Exception {
+                      int samples, double seconds, String metaRule) throws Exception {
         Files.createDirectories(out);
         StringBuilder md = new StringBuilder();
         md.append(String.format(Locale.ROOT, "%s: %d items (%d failed), %d draws each, %.0f s; greedy (k = 1, temperature 0) %.1f %%, "
                 + "chance %.1f %%; MetaRM@k votes %s%n%n", input.getFileName(), items, failed, samples, seconds, 100 * greedy, 100 * chance,
-                metaMinScore == null ? "the top half of the draws by meta-RM score (meta_keep = ceil(k/2))"
-                        : "the draws with meta-RM score >= " + metaMinScore + ", all when none is (meta_min_score)"));
+                metaRule));
         md.append(table(curve));
         StringBuilder csv = new StringBuilder("k,voting,voting_stderr,meta,meta_stderr,items,greedy,chance\n");
         XYSeries voting = new XYSeries("Voting@k"), meta = new XYSeries("MetaRM@k"), greedyLine = new XYSeries("greedy (k = 1, temperature 0)"),

@@ -14,7 +14,9 @@ import dev.principia.grm.MetaFilter;
  * item's accuracy is the mean over subsets. Voting sums the scores of the subset's valid samples; MetaRM keeps the
  * {@code ceil(k / 2)} valid samples of the subset with the highest meta-RM scores (the server's default
  * {@code meta_keep}) and sums theirs, or, given a minimum meta score (the server's {@code meta_min_score}), the valid
- * samples scored at least that (all of them when none is).
+ * samples scored at least that (all of them when none is), or, given a meta temperature (the server's
+ * {@code meta_temperature}), every valid sample times its weight ({@link MetaFilter#weigh}). The keep and weight
+ * rules are the server's own code, not copies of it.
  */
 public final class VotingCurves {
     static final int EXACT_SUBSETS = 2000;
@@ -70,13 +72,23 @@ public final class VotingCurves {
 
     /** @param metaMinScore null for MetaRM@k by the server's default {@code meta_keep}, else by this {@code meta_min_score} */
     public static List<Point> curve(List<ItemDraws> items, int[] ks, long seed, Float metaMinScore) {
+        return curve(items, ks, seed, metaMinScore, null);
+    }
+
+    /**
+     * @param metaMinScore    null for MetaRM@k by the server's default {@code meta_keep}, else by this {@code meta_min_score}
+     * @param metaTemperature null, else MetaRM@k weights the draws as the server's {@code meta_temperature} does (then
+     *                        {@code metaMinScore} must be null)
+     */
+    public static List<Point> curve(List<ItemDraws> items, int[] ks, long seed, Float metaMinScore, Float metaTemperature) {
+        if (metaMinScore != null && metaTemperature != null) throw new IllegalArgumentException("a minimum meta score or a meta temperature, not both");
         List<Point> points = new ArrayList<>();
         for (int k : ks) {
             double[] voting = new double[items.size()], meta = new double[items.size()];
             int n = 0;
             for (ItemDraws item : items) {
                 if (item.draws().size() < k) continue;
-                double[] acc = itemAccuracy(item, k, new Random(seed * 31 + k * 7919L + n), metaMinScore);
+                double[] acc = itemAccuracy(item, k, new Random(seed * 31 + k * 7919L + n), metaMinScore, metaTemperature);
                 voting[n] = acc[0];
                 meta[n] = acc[1];
                 n++;
@@ -93,6 +105,10 @@ public final class VotingCurves {
     }
 
     static double[] itemAccuracy(ItemDraws item, int k, Random rnd, Float metaMinScore) {
+        return itemAccuracy(item, k, rnd, metaMinScore, null);
+    }
+
+    static double[] itemAccuracy(ItemDraws item, int k, Random rnd, Float metaMinScore, Float metaTemperature) {
         int m = item.draws().size();
         double votes = 0, metas = 0;
         int subsets = 0;
@@ -101,7 +117,7 @@ public final class VotingCurves {
             for (int i = 0; i < k; i++) idx[i] = i;
             while (true) {
                 votes += correct(item, idx, false, null);
-                metas += correct(item, idx, true, metaMinScore);
+                metas += correct(item, idx, true, metaMinScore, metaTemperature);
                 subsets++;
                 int i = k - 1;
                 while (i >= 0 && idx[i] == m - k + i) i--;
@@ -121,7 +137,7 @@ public final class VotingCurves {
                 }
                 int[] idx = Arrays.copyOf(all, k);
                 votes += correct(item, idx, false, null);
-                metas += correct(item, idx, true, metaMinScore);
+                metas += correct(item, idx, true, metaMinScore, metaTemperature);
                 subsets++;
             }
         }
@@ -134,8 +150,22 @@ public final class VotingCurves {
     }
 
     static int correct(ItemDraws item, int[] idx, boolean metaFilter, Float metaMinScore) {
+        return correct(item, idx, metaFilter, metaMinScore, null);
+    }
+
+    static int correct(ItemDraws item, int[] idx, boolean metaFilter, Float metaMinScore, Float metaTemperature) {
         List<Draw> used = new ArrayList<>();
         for (int i : idx) if (item.draws().get(i).valid()) used.add(item.draws().get(i));
+        if (metaFilter && metaTemperature != null) {
+            float[] scores = new float[used.size()];
+            for (int i = 0; i < scores.length; i++) scores[i] = used.get(i).metaScore();
+            double[] weights = MetaFilter.weigh(scores, metaTemperature); // the server's rule, not a copy of it
+            if (used.isEmpty()) return 0;
+            double[] reward = new double[item.numResponses()];
+            for (int d = 0; d < used.size(); d++) for (int r = 0; r < reward.length; r++) reward[r] += weights[d] * used.get(d).scores()[r];
+            for (int r = 0; r < reward.length; r++) if (r != item.best() && reward[r] >= reward[item.best()]) return 0;
+            return 1;
+        }
         if (metaFilter && metaMinScore != null) {
             float[] scores = new float[used.size()];
             for (int i = 0; i < scores.length; i++) scores[i] = used.get(i).metaScore();

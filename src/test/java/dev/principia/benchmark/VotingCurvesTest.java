@@ -101,4 +101,25 @@ class VotingCurvesTest {
         assertEquals(1.0, byScore.get(0).meta(), 1e-12);
         assertEquals(0.0, byScore.get(0).voting(), 1e-12);
     }
+
+    @Test
+    void metaTemperatureWeightsEveryDrawByItsDistanceBelowTheMostTrusted() {
+        // best is response 0: the draw the meta-RM trusts most favours it, two it trusts 4 logits less and two it
+        // flags favour response 1
+        VotingCurves.ItemDraws item = new VotingCurves.ItemDraws(java.util.List.of(
+                new VotingCurves.Draw(true, new int[] {9, 1}, 30f), new VotingCurves.Draw(true, new int[] {3, 7}, 26f),
+                new VotingCurves.Draw(true, new int[] {3, 7}, 26f), new VotingCurves.Draw(true, new int[] {1, 9}, -32f),
+                new VotingCurves.Draw(true, new int[] {1, 9}, -31f), new VotingCurves.Draw(false, new int[0], 99f)), 0, 2);
+        int[] all = {0, 1, 2, 3, 4, 5};
+        assertEquals(0, VotingCurves.correct(item, all, false), "voting: 17 against 33");
+        assertEquals(0, VotingCurves.correct(item, all, true, 0f), "dropping the flagged: 15 against 15, a tie");
+        assertEquals(1, VotingCurves.correct(item, all, true, null, 2f), "T = 2: 9.8 against 2.9; the invalid draw never counts");
+        assertEquals(1, VotingCurves.correct(item, all, true, null, 20f), "T = 20: 14.0 against 13.3");
+        assertEquals(0, VotingCurves.correct(item, all, true, null, 100f), "T = 100 is nearly plain voting: 15.8 against 24.2");
+        java.util.List<VotingCurves.Point> weighted = VotingCurves.curve(java.util.List.of(item), new int[] {6}, 1, null, 2f);
+        assertEquals(1.0, weighted.get(0).meta(), 1e-12);
+        assertEquals(0.0, weighted.get(0).voting(), 1e-12);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> VotingCurves.curve(java.util.List.of(item), new int[] {6}, 1, 0f, 2f));
+    }
 }

@@ -92,6 +92,62 @@ class BudgetPolicyTest {
     }
 
     @Test
+    void metaTemperatureWeightsEverySampleKeepsEveryPlaceAndTurnsAdaptiveOff() {
+        BudgetPolicy meta = new BudgetPolicy(1, 32, 256, 2048, 0.5f, new LoadPolicy(0, 0), true);
+        BudgetContext two = new BudgetContext(2, 20, 0, 0, Long.MAX_VALUE);
+        ResolvedBudget weighted = meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, true, 0, null, 2f), two, LoadSnapshot.IDLE);
+        assertEquals(2f, weighted.metaTemperature());
+        assertEquals(null, weighted.metaMinScore());
+        assertEquals(8, weighted.metaKeep(), "no count applies");
+        assertTrue(weighted.metaFiltering());
+        assertFalse(weighted.adaptive(), "meta weighting wins over adaptive");
+        assertEquals(null, meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0), two, LoadSnapshot.IDLE).metaTemperature());
+        for (float bad : new float[] {0f, -2f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertField("budget.meta_temperature", () -> meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0, null, bad), two,
+                    LoadSnapshot.IDLE));
+        }
+        assertField("budget.meta_temperature", () -> meta.resolve(new RequestedBudget(8, 0, 4, null, null, 7, false, 0, null, 2f), two,
+                LoadSnapshot.IDLE));
+        assertField("budget.meta_temperature", () -> meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0, 0f, 2f), two,
+                LoadSnapshot.IDLE));
+        assertField("budget.meta_temperature", () -> resolve(policy, new RequestedBudget(8, 0, 0, null, null, 7, false, 0, null, 2f), 20));
+        assertThrows(IllegalArgumentException.class, () -> new ResolvedBudget(8, 8, 0, 4, 0.5f, 20, 7, false, Long.MAX_VALUE, false, "", null, 2f),
+                "a temperature and a count at once");
+        assertThrows(IllegalArgumentException.class, () -> new ResolvedBudget(8, 8, 0, 8, 0.5f, 20, 7, false, Long.MAX_VALUE, false, "", 0f, 2f),
+                "a temperature and a threshold at once");
+        assertThrows(IllegalArgumentException.class, () -> new ResolvedBudget(8, 8, 0, 8, 0.5f, 20, 7, true, Long.MAX_VALUE, false, "", null, 2f),
+                "adaptive voting with weighting");
+    }
+
+    @Test
+    void theMetaRmsDefaultTemperatureWeightsOnlyARequestThatSetsNoMetaRule() {
+        BudgetPolicy meta = new BudgetPolicy(1, 32, 256, 2048, 0.5f, new LoadPolicy(0, 0), true, 2f);
+        BudgetContext two = new BudgetContext(2, 20, 0, 0, Long.MAX_VALUE);
+        ResolvedBudget unset = meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, true, 0), two, LoadSnapshot.IDLE);
+        assertEquals(2f, unset.metaTemperature(), "no rule set: the server's default");
+        assertEquals(8, unset.metaKeep());
+        assertFalse(unset.adaptive(), "weighting wins over adaptive, as the top half did");
+        ResolvedBudget byCount = meta.resolve(new RequestedBudget(8, 0, 3, null, null, 7, false, 0), two, LoadSnapshot.IDLE);
+        assertEquals(null, byCount.metaTemperature(), "a count asked for is a count");
+        assertEquals(3, byCount.metaKeep());
+        ResolvedBudget all = meta.resolve(new RequestedBudget(8, 0, 8, null, null, 7, true, 0), two, LoadSnapshot.IDLE);
+        assertEquals(null, all.metaTemperature(), "meta_keep = k is plain voting");
+        assertTrue(all.adaptive());
+        ResolvedBudget byScore = meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0, 0f), two, LoadSnapshot.IDLE);
+        assertEquals(null, byScore.metaTemperature());
+        assertEquals(0f, byScore.metaMinScore());
+        assertEquals(5f, meta.resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0, null, 5f), two, LoadSnapshot.IDLE).metaTemperature());
+        ResolvedBudget half = new BudgetPolicy(1, 32, 256, 2048, 0.5f, new LoadPolicy(0, 0), true)
+                .resolve(new RequestedBudget(8, 0, 0, null, null, 7, false, 0), two, LoadSnapshot.IDLE);
+        assertEquals(null, half.metaTemperature(), "no default temperature: the top half");
+        assertEquals(4, half.metaKeep());
+        assertThrows(IllegalArgumentException.class, () -> new BudgetPolicy(1, 32, 256, 2048, 0.5f, new LoadPolicy(0, 0), false, 2f),
+                "a default temperature without a meta-RM");
+        assertThrows(IllegalArgumentException.class, () -> new BudgetPolicy(1, 32, 256, 2048, 0.5f, new LoadPolicy(0, 0), true, -1f));
+        assertThrows(IllegalArgumentException.class, () -> new BudgetPolicy(1, 32, 256, 2048, 0.5f, new LoadPolicy(0, 0), true, Float.NaN));
+    }
+
+    @Test
     void zeroSeedDrawsANonZeroOne() {
         assertNotEquals(0, resolve(policy, budget(1, null, null, 0), 20).seed());
     }

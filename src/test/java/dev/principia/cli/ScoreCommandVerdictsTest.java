@@ -13,7 +13,7 @@ class ScoreCommandVerdictsTest {
     void verdictLinesAreMappedBackToTheCallersOrder() {
         // the sample saw the caller's responses in the order 2, 0, 1: its "Response 1" is the caller's response 2
         Sample s = Sample.newBuilder().setValid(true).addOrder(2).addOrder(0).addOrder(1).addScores(2).addScores(10).addScores(3)
-                .setMetaScore(1.5f).setText("""
+                .setMetaScore(1.5f).setVoteWeight(0.135335).setText("""
                         Principles: the sum must be exact (80%).
                         Critique: 47 + 38 = 85.
                         Response 1 says 86: wrong.
@@ -23,7 +23,7 @@ class ScoreCommandVerdictsTest {
                         Scores: \\boxed{3, 2, 10}""").build();
         String out = ScoreCommand.verdicts(4, s);
         String nl = System.lineSeparator();
-        assertEquals("sample 4: scores [2, 10, 3], meta-RM 1.50" + nl
+        assertEquals("sample 4: scores [2, 10, 3], meta-RM 1.50, vote weight 0.135" + nl
                 + "  response 2 says 86: wrong." + nl
                 + "  response 0 says 75: wrong." + nl
                 + "  response 1 says 85: right." + nl, out);

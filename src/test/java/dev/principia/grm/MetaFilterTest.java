@@ -83,4 +83,59 @@ class MetaFilterTest {
     void keepAtLeastRefusesANonFiniteThreshold() {
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> MetaFilter.keepAtLeast(new float[] {1f}, Float.NaN));
     }
+
+    @Test
+    void weighGivesTheMostTrustedOneAndTheRestExpOfTheirDistanceBelowIt() {
+        float[] scores = {30f, -32f, Float.NaN, 24f, 30f, 28f};
+        double[] w = MetaFilter.weigh(scores, 2f);
+        assertEquals(1.0, w[0], 0.0, "the highest weighs exactly 1");
+        assertEquals(1.0, w[4], 0.0, "every sample at the highest does");
+        assertEquals(0.0, w[2], 0.0, "an invalid sample weighs nothing");
+        assertEquals(Math.exp(-31), w[1], 1e-25, "flagged, 62 logits below: all but dropped");
+        assertEquals(Math.exp(-3), w[3], 1e-15);
+        assertEquals(Math.exp(-1), w[5], 1e-15);
+        double[] softer = MetaFilter.weigh(scores, 20f);
+        assertEquals(Math.exp(-0.3), softer[3], 1e-15, "a higher temperature spreads the vote");
+        assertArrayEquals(new double[] {1, 1}, MetaFilter.weigh(new float[] {-31f, -31f}, 2f), 0.0,
+                "all flagged alike: plain voting among them");
+        assertArrayEquals(new double[] {0, 0}, MetaFilter.weigh(new float[] {Float.NaN, Float.NaN}, 2f), 0.0);
+    }
+
+    @Test
+    void weighEqualsTheSlowReferenceSoftmaxOnRandomScores() {
+        java.util.Random rnd = new java.util.Random(5);
+        for (int t = 0; t < 2000; t++) {
+            float[] scores = new float[1 + rnd.nextInt(12)];
+            for (int i = 0; i < scores.length; i++) scores[i] = rnd.nextInt(5) == 0 ? Float.NaN : (float) rnd.nextGaussian() * 20;
+            float temperature = (float) (1 + rnd.nextDouble() * 10);
+            double[] w = MetaFilter.weigh(scores, temperature);
+            // reference: the softmax over the valid samples' scores, divided by its largest entry; shifted by their
+            // mean, not their maximum, so that it does not compute what weigh does (only ratios matter)
+            double z = 0, top = 0, mean = 0;
+            int numValid = 0;
+            for (float f : scores) if (!Float.isNaN(f)) {
+                mean += f;
+                numValid++;
+            }
+            mean /= Math.max(1, numValid);
+            double[] soft = new double[scores.length];
+            for (int i = 0; i < scores.length; i++) {
+                if (Float.isNaN(scores[i])) continue;
+                soft[i] = Math.exp((scores[i] - mean) / temperature);
+                z += soft[i];
+            }
+            for (int i = 0; i < scores.length; i++) if (z > 0) top = Math.max(top, soft[i] / z);
+            for (int i = 0; i < scores.length; i++) {
+                double expected = Float.isNaN(scores[i]) || z == 0 ? 0 : soft[i] / z / top;
+                assertEquals(expected, w[i], 1e-9 * Math.max(1, expected), "trial " + t + " sample " + i);
+            }
+        }
+    }
+
+    @Test
+    void weighRefusesATemperatureThatIsNotFiniteAndPositive() {
+        for (float t : new float[] {0f, -1f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> MetaFilter.weigh(new float[] {1f}, t), "t = " + t);
+        }
+    }
 }

@@ -90,4 +90,60 @@ class VoteTest {
         assertTrue(Vote.isCorrect(new int[] {4}, 0));
         assertThrows(IllegalArgumentException.class, () -> Vote.isCorrect(new int[] {4}, 1));
     }
+
+    @Test
+    void weightedSumsEachSampleTimesItsWeightAndMeansOverTheTotalWeight() {
+        Vote v = Vote.weighted(createSamples(new int[] {2, 9}, new int[] {8, 3}, new int[] {9, 2}), new double[] {0.25, 1, 0}, 2, 1);
+        assertArrayEquals(new double[] {8.5, 5.25}, v.rewards(), 1e-12, "the third sample weighs 0 and is not counted");
+        assertArrayEquals(new double[] {8.5 / 1.25, 5.25 / 1.25}, v.meanScores(), 1e-12);
+        assertEquals(0, v.bestIndex());
+        assertEquals(2, v.numCounted());
+        assertThrows(IllegalArgumentException.class, () -> Vote.weighted(createSamples(new int[] {1}), new double[] {0}, 1, 1),
+                "nothing weighs more than 0");
+        assertThrows(IllegalArgumentException.class, () -> Vote.weighted(createSamples(new int[] {1}), new double[] {1.5}, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> Vote.weighted(createSamples(new int[] {1}), new double[] {Double.NaN}, 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> Vote.weighted(createSamples(new int[] {1}), new double[] {1, 1}, 1, 1));
+    }
+
+    @Test
+    void weightedEqualsTheSlowReferenceOnRandomSamplesAndWeights() {
+        java.util.Random rnd = new java.util.Random(9);
+        for (int t = 0; t < 500; t++) {
+            int n = 1 + rnd.nextInt(4), k = 1 + rnd.nextInt(8);
+            List<int[]> samples = new java.util.ArrayList<>();
+            double[] weights = new double[k];
+            for (int s = 0; s < k; s++) {
+                samples.add(rnd.ints(n, 1, 11).toArray());
+                weights[s] = switch (rnd.nextInt(3)) {
+                    case 0 -> 0;
+                    case 1 -> 1;
+                    default -> rnd.nextDouble();
+                };
+            }
+            weights[rnd.nextInt(k)] = 1;
+            // reference: one response at a time, summing over the samples that weigh anything
+            double[] rewards = new double[n], means = new double[n];
+            int counted = 0;
+            double total = 0;
+            for (int s = 0; s < k; s++) if (weights[s] > 0) {
+                counted++;
+                total += weights[s];
+            }
+            for (int i = 0; i < n; i++) {
+                for (int s = 0; s < k; s++) if (weights[s] > 0) rewards[i] += weights[s] * samples.get(s)[i];
+                means[i] = rewards[i] / total;
+            }
+            Vote v = Vote.weighted(samples, weights, n, t);
+            Vote expected = Vote.ranked(rewards, means, counted, t);
+            assertArrayEquals(expected.rewards(), v.rewards(), 1e-9, "trial " + t);
+            assertArrayEquals(expected.meanScores(), v.meanScores(), 1e-9, "trial " + t);
+            assertEquals(counted, v.numCounted(), "trial " + t);
+            if (isAllOnesOrZeros(weights)) assertEquals(expected, v, "unit weights: the plain vote, ties broken alike; trial " + t);
+        }
+    }
+
+    private static boolean isAllOnesOrZeros(double[] weights) {
+        for (double w : weights) if (w != 0 && w != 1) return false;
+        return true;
+    }
 }

@@ -105,4 +105,35 @@ class ArithmeticDefaultTest {
             GrpcTestSupport.close(channel);
         }
     }
+
+    @Test
+    void aRequestThatSetsNoMetaRuleIsWeightedAtTheTemperatureTheMetaRmDeclares() throws Exception {
+        ManagedChannel channel = GrpcTestSupport.channel();
+        try {
+            var stub = RewardServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.MINUTES);
+            var policy = stub.getServerInfo(GetServerInfoRequest.getDefaultInstance()).getBudgetPolicy();
+            assertTrue(policy.getMetaRmLoaded());
+            assertEquals(2f, policy.getDefaultMetaTemperature(), "the embedded meta-RM's config.json declares 2");
+            ScoreResponse r = stub.score(ScoreRequest.newBuilder().setId("default-vote")
+                    .addConversation(Turn.newBuilder().setRole("user").setContent("What is 87 times 19?"))
+                    .addResponses("1653").addResponses("The answer is 1643.").addResponses("87 times 19 = 1553")
+                    .setBudget(Budget.newBuilder().setSamples(K).setSeed(5)).setReturnSamples(true).build());
+            double top = Double.NEGATIVE_INFINITY;
+            for (var sample : r.getSamplesList()) if (sample.getValid()) top = Math.max(top, sample.getMetaScore());
+            double[] sums = new double[3];
+            int counted = 0;
+            for (var sample : r.getSamplesList()) {
+                double expected = sample.getValid() ? Math.exp((sample.getMetaScore() - top) / 2) : 0;
+                assertEquals(expected, sample.getVoteWeight(), 1e-4, "meta score " + sample.getMetaScore());
+                if (!sample.getCounted()) continue;
+                counted++;
+                for (int i = 0; i < 3; i++) sums[i] += sample.getVoteWeight() * sample.getScores(i);
+            }
+            assertEquals(counted, r.getUsage().getSamplesCounted());
+            assertEquals(r.getUsage().getSamplesValid(), counted, "every valid sample is voted, with its weight");
+            for (int i = 0; i < 3; i++) assertEquals(sums[i], r.getScores(i).getReward(), 1e-9);
+        } finally {
+            GrpcTestSupport.close(channel);
+        }
+    }
 }

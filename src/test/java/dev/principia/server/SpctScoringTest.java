@@ -150,6 +150,61 @@ class SpctScoringTest {
     }
 
     @Test
+    void metaTemperatureVotesEverySampleTimesItsWeightFromItsMetaScore() {
+        ScoreRequest.Builder byCount = GrpcTestSupport.request("meta-count", 3, 6, 32).setReturnSamples(true);
+        byCount.getBudgetBuilder().setSeed(13).setMetaKeep(3);
+        ScoreResponse first = stub.score(byCount.build());
+        float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+        for (var sample : first.getSamplesList()) {
+            if (!sample.getValid()) continue;
+            lo = Math.min(lo, sample.getMetaScore());
+            hi = Math.max(hi, sample.getMetaScore());
+        }
+        assertTrue(hi > lo, "needs two valid samples the meta-RM scores apart, got " + lo + ".." + hi);
+        float temperature = (hi - lo) / 2; // the least trusted weighs exp(-2): every weight strictly inside (0, 1]
+        ScoreRequest.Builder weighted = byCount.clone().setId("meta-weighted");
+        weighted.getBudgetBuilder().setMetaKeep(0).setMetaTemperature(temperature);
+        ScoreResponse r = stub.score(weighted.build());
+        assertEquals(first.getSamplesCount(), r.getSamplesCount());
+        double[] sums = new double[3];
+        double total = 0;
+        int counted = 0;
+        for (int s = 0; s < r.getSamplesCount(); s++) {
+            var sample = r.getSamples(s);
+            assertEquals(first.getSamples(s).getText(), sample.getText(), "same seed, same samples");
+            double expected = sample.getValid() ? Math.exp((sample.getMetaScore() - (double) hi) / temperature) : 0;
+            assertEquals(expected, sample.getVoteWeight(), 1e-4, "sample " + s + " meta " + sample.getMetaScore());
+            assertEquals(sample.getValid(), sample.getCounted(), "every valid sample is counted, with its weight");
+            if (!sample.getCounted()) continue;
+            counted++;
+            total += sample.getVoteWeight();
+            for (int i = 0; i < 3; i++) sums[i] += sample.getVoteWeight() * sample.getScores(i);
+        }
+        assertEquals(counted, r.getUsage().getSamplesCounted());
+        for (int i = 0; i < 3; i++) {
+            assertEquals(sums[i], r.getScores(i).getReward(), 1e-9, "the weighted vote");
+            assertEquals(sums[i] / total, r.getScores(i).getMeanScore(), 1e-9, "the weighted mean");
+        }
+        for (var sample : first.getSamplesList()) {
+            assertEquals(sample.getCounted() ? 1.0 : 0.0, sample.getVoteWeight(), 0.0, "kept by count: weight 1 or 0");
+        }
+        for (String[] bad : new String[][] {{"both", "meta_keep"}, {"nan", "must be finite"}, {"zero", "must be finite"}, {"threshold", "meta_min_score"}}) {
+            ScoreRequest.Builder b = weighted.clone().setId(bad[0]);
+            switch (bad[0]) {
+                case "both" -> b.getBudgetBuilder().setMetaKeep(2);
+                case "nan" -> b.getBudgetBuilder().setMetaTemperature(Float.NaN);
+                case "zero" -> b.getBudgetBuilder().setMetaTemperature(0f);
+                default -> b.getBudgetBuilder().setMetaMinScore(0f);
+            }
+            io.grpc.StatusRuntimeException e = org.junit.jupiter.api.Assertions.assertThrows(io.grpc.StatusRuntimeException.class,
+                    () -> stub.score(b.build()));
+            assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, e.getStatus().getCode(), bad[0]);
+            String message = e.getStatus().getDescription();
+            assertTrue(message.contains("budget.meta_temperature") && message.contains(bad[1]), bad[0] + ": " + message);
+        }
+    }
+
+    @Test
     void scalarModeReturnsOneScorePerResponse() {
         ScoreResponse r = stub.score(GrpcTestSupport.request("scalar", 3, 1, 32).setMode(dev.principia.api.v1.Mode.MODE_SCALAR).build());
         assertFalse(r.hasError());

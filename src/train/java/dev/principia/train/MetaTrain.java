@@ -115,6 +115,10 @@ final class MetaTrain {
         MetaInput.Form form = o.containsKey("meta-input") ? MetaInput.Form.parse(o.get("meta-input"))
                 : declaring == null ? MetaInput.Form.TEMPLATE : MetaInput.Form.declaredBy(declaring);
         o.put("meta-input", form.configName());
+        if (o.containsKey("vote-temperature") && !(Float.parseFloat(o.get("vote-temperature")) > 0
+                && Float.isFinite(Float.parseFloat(o.get("vote-temperature"))))) {
+            throw new IllegalArgumentException("--vote-temperature must be finite and > 0, got " + o.get("vote-temperature"));
+        }
         System.out.println("the meta-RM reads each sample in " + form.configName() + " form");
         MetaInput input = MetaInput.of(form, codec, PromptTemplate.loadResource(PromptTemplate.META_RESOURCE), PromptTemplate.loadDefault(),
                 PromptTemplate.loadResource(PromptTemplate.PRINCIPLES_RESOURCE));
@@ -248,7 +252,7 @@ final class MetaTrain {
         Map<String, String> record = new LinkedHashMap<>();
         record.put("seed", o.getOrDefault("seed", "12"));
         record.putAll(evaluation);
-        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers", "freeze-base", "distill", "local", "base-layers", "local-only", "corrupt", "fit-local", "min-layer", "sharpness", "unsure", "meta-input"}) {
+        for (String k : new String[] {"items-per-batch", "max-samples", "lr", "pairwise", "process", "check", "carry", "from", "unanimous", "synthetic", "held-out", "self-labels", "extra-layers", "freeze-base", "distill", "local", "base-layers", "local-only", "corrupt", "fit-local", "min-layer", "sharpness", "unsure", "meta-input", "vote-temperature"}) {
             if (o.containsKey(k)) record.put(k.replace('-', '_'), o.get(k));
         }
         record.put("items", Integer.toString(items));

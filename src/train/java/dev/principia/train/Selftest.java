@@ -181,9 +181,12 @@ final class Selftest {
         Path deepDir = work.resolve("meta-deeper");
         Map<String, String> conversational = new LinkedHashMap<>(record);
         conversational.put("meta_input", "conversation"); // what --meta-input conversation records
+        conversational.put("vote_temperature", "2"); // and --vote-temperature 2
         Train.writeModelDir(deep, tok, deepDir, conversational, DType.F32);
         check(MetaInput.Form.declaredBy(deepDir) == MetaInput.Form.CONVERSATION && MetaInput.Form.declaredBy(metaDir) == MetaInput.Form.TEMPLATE,
                 "the exported directory declares the form it was trained to read");
+        check(dev.principia.grm.MetaTemperature.declaredBy(deepDir) == 2f && dev.principia.grm.MetaTemperature.declaredBy(metaDir) == 0f,
+                "the exported directory declares the default vote it was given, and none when given none");
         double deepRef = new ReferenceDecoder(deepDir).classify(probe)[0];
         check(Math.abs(deepScore - score) <= 1e-5 * Math.max(1, Math.abs(score)), "extra layers start as the base: " + deepScore + " vs " + score);
         check(Math.abs(deepScore - deepRef) <= 1e-4 * Math.max(1, Math.abs(deepRef)), "3-layer classifier " + deepScore + " vs reference " + deepRef);

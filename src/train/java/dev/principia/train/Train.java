@@ -26,6 +26,7 @@ import dev.principia.grm.Conversation;
 import dev.principia.grm.JudgmentParser;
 import dev.principia.grm.PromptCodec;
 import dev.principia.grm.MetaInput;
+import dev.principia.grm.MetaTemperature;
 import dev.principia.grm.PromptTemplate;
 import dev.principia.grm.Turn;
 import dev.principia.model.ChatTemplate;
@@ -408,6 +409,8 @@ public final class Train {
         cfg.put("pad_token_id", Integer.parseInt(record.getOrDefault("pad_token_id", "0")));
         // a meta-RM declares the form it was trained to read, so that the server reads it so (MetaInput.Form.declaredBy)
         if (record.containsKey("meta_input")) cfg.put(MetaInput.CONFIG_KEY, MetaInput.Form.parse(record.get("meta_input")).configName());
+        // and, when it was chosen, the vote its scores serve best (MetaTemperature.declaredBy)
+        if (record.containsKey("vote_temperature")) cfg.put(MetaTemperature.CONFIG_KEY, Float.parseFloat(record.get("vote_temperature")));
         Files.writeString(tmp.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg));
         Map<String, String> meta = new LinkedHashMap<>(record);
         meta.remove("pad_token_id");
