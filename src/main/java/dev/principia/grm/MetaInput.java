@@ -93,8 +93,12 @@ public interface MetaInput {
                 (principles.isEmpty() ? grm : withPrinciples).render(conversation, presented, principles), judgment);
     }
 
-    /** The input of {@code form}; {@code meta} serves TEMPLATE, {@code grm} and {@code withPrinciples} CONVERSATION. */
+    /**
+     * The input of {@code form}; {@code meta} serves TEMPLATE (and may be null for CONVERSATION, which does not read
+     * it), {@code grm} and {@code withPrinciples} CONVERSATION.
+     */
     static MetaInput of(Form form, PromptCodec codec, PromptTemplate meta, PromptTemplate grm, PromptTemplate withPrinciples) {
-        return form == Form.TEMPLATE ? template(codec, meta) : conversation(codec, grm, withPrinciples);
+        if (form == Form.TEMPLATE) return template(codec, java.util.Objects.requireNonNull(meta, "the template form needs the meta template"));
+        return conversation(codec, grm, withPrinciples);
     }
 }

@@ -137,9 +137,11 @@ public class ModelRuntime {
             return t;
         });
         loadScalarModels(embedded, threads);
+        // the meta template is read only by the template form: a conversation-form meta-RM does not depend on it
+        PromptTemplate metaTemplate = metaEngine == null || metaForm != MetaInput.Form.TEMPLATE ? null
+                : template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE);
         MetaRm metaRm = metaEngine == null ? null : new MetaRm(SequenceClassifier.of(metaEngine), MetaInput.of(metaForm,
-                PromptCodec.of(metaModel.tokenizer(), metaModel.chatTemplate()), template(config.prompt().metaTemplateFile(), PromptTemplate.META_RESOURCE),
-                promptTemplate, principlesTemplate));
+                PromptCodec.of(metaModel.tokenizer(), metaModel.chatTemplate()), metaTemplate, promptTemplate, principlesTemplate));
         ScalarModeScorer scalarRm = scalarEngine == null ? null
                 : new ScalarModeScorer(SequenceClassifier.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
         policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),

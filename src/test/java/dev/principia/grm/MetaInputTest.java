@@ -74,6 +74,10 @@ class MetaInputTest {
             PromptCodec codec = PromptCodec.of(t, ChatTemplate.read(dir.resolve("tokenizer_config.json")));
             assertArrayEquals(codec.encodeUserTurn(META.render(QUERY, PRESENTED, List.of(), JUDGMENT), false),
                     MetaInput.of(MetaInput.Form.TEMPLATE, codec, META, GRM, PRINCIPLES).encode(QUERY, PRESENTED, List.of("ignored"), JUDGMENT));
+            assertThrows(NullPointerException.class, () -> MetaInput.of(MetaInput.Form.TEMPLATE, codec, null, GRM, PRINCIPLES));
+            assertArrayEquals(MetaInput.conversation(codec, GRM, PRINCIPLES).encode(QUERY, PRESENTED, List.of(), JUDGMENT),
+                    MetaInput.of(MetaInput.Form.CONVERSATION, codec, null, GRM, PRINCIPLES).encode(QUERY, PRESENTED, List.of(), JUDGMENT),
+                    "the conversation form needs no meta template");
         }
     }
 

@@ -79,7 +79,9 @@ class MetaInputServingTest {
     public static class ConversationForm implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("principia.model.embedded", "arithmetic", "principia.meta-rm.dir", DIR.toString());
+            // a meta template file that does not exist: the conversation form never reads it, so the server serves
+            return Map.of("principia.model.embedded", "arithmetic", "principia.meta-rm.dir", DIR.toString(),
+                    "principia.prompt.meta-template-file", DIR.resolve("no-such-meta-template.txt").toString());
         }
     }
 
