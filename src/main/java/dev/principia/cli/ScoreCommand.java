@@ -40,6 +40,9 @@ public final class ScoreCommand {
                     case "--max-new-tokens" -> budget.setMaxNewTokens(Integer.parseInt(Args.value(args, ++i, a)));
                     case "--temperature" -> budget.setTemperature(Float.parseFloat(Args.value(args, ++i, a)));
                     case "--seed" -> budget.setSeed(Long.parseUnsignedLong(Args.value(args, ++i, a)));
+                    case "--meta-keep" -> budget.setMetaKeep(Integer.parseInt(Args.value(args, ++i, a)));
+                    case "--meta-min-score" -> budget.setMetaMinScore(Float.parseFloat(Args.value(args, ++i, a)));
+                    case "--meta-temperature" -> budget.setMetaTemperature(Float.parseFloat(Args.value(args, ++i, a)));
                     case "--show-samples" -> showSamples = true;
                     case "--timeout-seconds" -> timeoutSeconds = Long.parseLong(Args.value(args, ++i, a));
                     case "--api-key" -> apiKey = Args.value(args, ++i, a);
@@ -87,8 +90,9 @@ public final class ScoreCommand {
             if (showSamples) {
                 for (int i = 0; i < r.getSamplesCount(); i++) {
                     var s = r.getSamples(i);
-                    System.out.printf("--- sample %d order %s scores %s valid %s%s%s%n%s%n", i, s.getOrderList(), s.getScoresList(),
+                    System.out.printf("--- sample %d order %s scores %s valid %s%s%s%s%n%s%n", i, s.getOrderList(), s.getScoresList(),
                             s.getValid(), s.getForced() ? " forced" : "", s.getValid() ? "" : " (" + s.getInvalidReason() + ")",
+                            s.getMetaScore() != 0f ? String.format(" meta-RM %.2f vote weight %.3g", s.getMetaScore(), s.getVoteWeight()) : "",
                             s.getText());
                 }
             }

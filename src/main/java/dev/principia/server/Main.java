@@ -42,6 +42,10 @@ public class Main {
               --max-new-tokens N        tokens per sample (budget.max_new_tokens)
               --temperature T           sampling temperature (budget.temperature)
               --seed S                  seed for permutations and sampling (default: random)
+              --meta-keep K             vote the K samples the meta-RM trusts most (budget.meta_keep)
+              --meta-min-score X        vote the samples the meta-RM scores at least X (budget.meta_min_score)
+              --meta-temperature T      vote every sample weighted by exp((meta score - highest) / T)
+                                        (budget.meta_temperature); with none of the three, the server's default
               --show-samples            print every sample's scores and text
               --timeout-seconds S       call deadline (default 300)
               --api-key K               sent as 'authorization: Bearer K' (servers with principia.auth.api-keys)

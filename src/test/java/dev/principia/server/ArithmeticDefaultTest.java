@@ -136,4 +136,59 @@ class ArithmeticDefaultTest {
             GrpcTestSupport.close(channel);
         }
     }
+
+    @Test
+    void theScoreCommandSendsTheMetaRuleItIsGivenAndShowsWhatEachSampleWeighed() throws Exception {
+        String[] base = {"--target", "localhost:" + GrpcTestSupport.PORT, "--samples", "4", "--seed", "3", "--show-samples"};
+        String[] dropped = scoreCommand(concat(base, "--meta-min-score", "99"));
+        assertEquals("0", dropped[0], dropped[2]);
+        assertTrue(dropped[1].contains("samples_counted 4"), "no sample reaches 99, so all four are voted: " + dropped[1]);
+        double[][] kept = shownWeights(dropped[1]);
+        assertEquals(4, kept.length, dropped[1]);
+        for (double[] mw : kept) assertEquals(1.0, mw[1], 0.0, dropped[1]);
+        String[] weighted = scoreCommand(concat(base, "--meta-temperature", "2"));
+        assertEquals("0", weighted[0], weighted[2]);
+        double[][] shown = shownWeights(weighted[1]);
+        assertEquals(4, shown.length, weighted[1]);
+        double top = Double.NEGATIVE_INFINITY;
+        for (double[] mw : shown) top = Math.max(top, mw[0]);
+        for (double[] mw : shown) {
+            double expected = Math.exp((mw[0] - top) / 2);
+            assertEquals(expected, mw[1], 0.006 * expected + 0.01, "printed meta " + mw[0] + " to 2 decimals, weight to 3 digits: " + weighted[1]);
+        }
+        String[] refused = scoreCommand(concat(base, "--meta-temperature", "2", "--meta-keep", "2"));
+        assertEquals("1", refused[0]);
+        assertTrue(refused[2].contains("INVALID_ARGUMENT") && refused[2].contains("budget.meta_temperature"), refused[2]);
+    }
+
+    /** {exit code, stdout, stderr} of {@code principia score args}. */
+    private static String[] scoreCommand(String[] args) {
+        java.io.PrintStream out = System.out, err = System.err;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream(), errors = new java.io.ByteArrayOutputStream();
+        int rc;
+        try {
+            System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+            System.setErr(new java.io.PrintStream(errors, true, java.nio.charset.StandardCharsets.UTF_8));
+            rc = dev.principia.cli.ScoreCommand.run(args);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        return new String[] {Integer.toString(rc), printed.toString(java.nio.charset.StandardCharsets.UTF_8),
+                errors.toString(java.nio.charset.StandardCharsets.UTF_8)};
+    }
+
+    /** Each {@code --show-samples} header's meta-RM score and vote weight. */
+    private static double[][] shownWeights(String printed) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("--- sample \\d+ .* meta-RM (-?[0-9.]+) vote weight ([0-9.eE+-]+)").matcher(printed);
+        List<double[]> rows = new ArrayList<>();
+        while (m.find()) rows.add(new double[] {Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2))});
+        return rows.toArray(double[][]::new);
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
 }
