@@ -27,13 +27,15 @@ public record ScoringResult(String id, double[] rewards, double[] meanScores, in
      * @param order         order[j] = original index of the response shown j-th
      * @param scores        scores in original order, empty when invalid
      * @param forced        the score block came from constrained decoding near the token limit
-     * @param counted       its scores are in the vote ({@code voteWeight > 0})
      * @param voteWeight    what its scores count for in the vote: 1 or 0 when samples are kept or not, in 0..1 when
      *                      the meta-RM weights them ({@code meta_temperature})
      */
     public record SampleResult(int[] order, String text, int[] scores, boolean valid, String invalidReason, boolean forced,
-                               float metaScore, boolean counted, double voteWeight, long seed,
-                               int numGeneratedTokens) {
+                               float metaScore, double voteWeight, long seed, int numGeneratedTokens) {
+        /** Whether its scores are in the vote. */
+        public boolean counted() {
+            return voteWeight > 0;
+        }
     }
 
     /** Token and time accounting. */

@@ -142,8 +142,7 @@ final class Tally {
             Judgment j = run.judgment();
             int[] order = plan.orders()[s];
             int[] scores = j.valid() ? Permutations.unpermute(j.scores(), order) : new int[0];
-            boolean counted = weights[s] > 0;
-            if (counted) {
+            if (weights[s] > 0) {
                 votes.add(scores);
                 voteWeights.add(weights[s]);
             }
@@ -152,7 +151,7 @@ final class Tally {
             numForced += run.forced() ? 1 : 0;
             float metaScore = metaScoresOfValid == null || Float.isNaN(metaScores[s]) ? 0f : metaScores[s];
             samples.add(new ScoringResult.SampleResult(order, run.text(), scores, j.valid(), j.valid() ? "" : j.invalidReason(),
-                    run.forced(), metaScore, counted, weights[s], plan.seeds()[s], run.output().tokenIds().length));
+                    run.forced(), metaScore, weights[s], plan.seeds()[s], run.output().tokenIds().length));
         }
         Vote vote = Vote.weighted(votes, voteWeights.stream().mapToDouble(Double::doubleValue).toArray(), n, SampleSeeds.tieBreak(budget.seed()));
         int saved = budget.adaptive() && !waves.cutShort() ? plan.numSamples() - numRun : 0;

@@ -156,31 +156,26 @@ public final class VotingCurves {
     static int correct(ItemDraws item, int[] idx, boolean metaFilter, Float metaMinScore, Float metaTemperature) {
         List<Draw> used = new ArrayList<>();
         for (int i : idx) if (item.draws().get(i).valid()) used.add(item.draws().get(i));
-        if (metaFilter && metaTemperature != null) {
-            float[] scores = new float[used.size()];
-            for (int i = 0; i < scores.length; i++) scores[i] = used.get(i).metaScore();
-            double[] weights = MetaFilter.weigh(scores, metaTemperature); // the server's rule, not a copy of it
-            if (used.isEmpty()) return 0;
-            double[] reward = new double[item.numResponses()];
-            for (int d = 0; d < used.size(); d++) for (int r = 0; r < reward.length; r++) reward[r] += weights[d] * used.get(d).scores()[r];
-            for (int r = 0; r < reward.length; r++) if (r != item.best() && reward[r] >= reward[item.best()]) return 0;
-            return 1;
-        }
-        if (metaFilter && metaMinScore != null) {
-            float[] scores = new float[used.size()];
-            for (int i = 0; i < scores.length; i++) scores[i] = used.get(i).metaScore();
-            boolean[] kept = MetaFilter.keepAtLeast(scores, metaMinScore); // the server's rule, not a copy of it
-            List<Draw> trusted = new ArrayList<>();
-            for (int i = 0; i < kept.length; i++) if (kept[i]) trusted.add(used.get(i));
-            used = trusted;
-        } else if (metaFilter) {
-            used.sort((a, b) -> Float.compare(b.metaScore(), a.metaScore()));
-            int keep = (idx.length + 1) / 2;
-            if (used.size() > keep) used = used.subList(0, keep);
-        }
         if (used.isEmpty()) return 0;
-        long[] reward = new long[item.numResponses()];
-        for (Draw d : used) for (int r = 0; r < reward.length; r++) reward[r] += d.scores()[r];
+        float[] meta = new float[used.size()];
+        for (int i = 0; i < meta.length; i++) meta[i] = used.get(i).metaScore();
+        // each rule as the weight it gives every valid draw (1 or 0 when it keeps or drops); the server's rules, not copies
+        double[] weights = new double[used.size()];
+        if (!metaFilter) {
+            Arrays.fill(weights, 1);
+        } else if (metaTemperature != null) {
+            weights = MetaFilter.weigh(meta, metaTemperature);
+        } else if (metaMinScore != null) {
+            boolean[] kept = MetaFilter.keepAtLeast(meta, metaMinScore);
+            for (int i = 0; i < kept.length; i++) weights[i] = kept[i] ? 1 : 0;
+        } else {
+            Integer[] byMeta = new Integer[used.size()];
+            for (int i = 0; i < byMeta.length; i++) byMeta[i] = i;
+            Arrays.sort(byMeta, (a, b) -> Float.compare(meta[b], meta[a])); // stable: equal scores keep draw order
+            for (int r = 0; r < Math.min(byMeta.length, (idx.length + 1) / 2); r++) weights[byMeta[r]] = 1;
+        }
+        double[] reward = new double[item.numResponses()];
+        for (int d = 0; d < used.size(); d++) for (int r = 0; r < reward.length; r++) reward[r] += weights[d] * used.get(d).scores()[r];
         for (int r = 0; r < reward.length; r++) if (r != item.best() && reward[r] >= reward[item.best()]) return 0;
         return 1;
     }
