@@ -82,8 +82,7 @@ public class ModelRuntime {
     private ModelDirectory metaModel;
     private ClassifierEngine metaEngine;
     private MetaInput.Form metaForm = MetaInput.Form.TEMPLATE;
-    /** The meta-RM's default vote ({@link dev.principia.grm.MetaTemperature}): 0 = the top half. */
-    private float metaTemperature;
+    private float metaTemperature; // the meta-RM's default vote (MetaTemperature): 0 = the top half, and 0 without a meta-RM
     private ModelDirectory scalarModel;
     private ClassifierEngine scalarEngine;
     private java.util.concurrent.ScheduledExecutorService timer;
@@ -146,7 +145,7 @@ public class ModelRuntime {
                 : new ScalarModeScorer(SequenceClassifier.of(scalarEngine), scalarModel.tokenizer(), scalarModel.chatTemplate());
         policy = new BudgetPolicy(config.defaults().samples(), lc.maxSamples(), config.defaults().maxNewTokens(), lc.maxNewTokens(),
                 config.defaults().temperature(), new LoadPolicy(config.budget().targetQueueWaitMs(), config.budget().maxInFlightSamples()),
-                metaRm != null, metaRm != null ? metaTemperature : 0f);
+                metaRm != null, metaTemperature);
         ScoringContext context = ScoringContext.of(Generator.of(engine), PromptCodec.of(model.tokenizer(), model.chatTemplate()),
                 promptTemplate, principlesTemplate, model.tokenizer().tokenTexts(model.config().vocabSize()), model.eosTokenIds(),
                 new ScoringLimits(lc.maxResponses(), lc.maxStringChars(), lc.maxConversationTurns(), lc.maxPrinciples(),
@@ -174,9 +173,8 @@ public class ModelRuntime {
             metaEngine = scalarEngine("meta-rm", metaModel, threads);
             metaForm = MetaInput.Form.resolve(config.metaRm().input(), metaDir);
             metaTemperature = dev.principia.grm.MetaTemperature.resolve(config.metaRm().temperature(), metaDir);
-            LOG.infof("meta-RM %s (%s) loaded, reading samples in %s form; by default %s", metaDir.getFileName(),
-                    metaModel.config().architecture(), metaForm.configName(), metaTemperature > 0
-                            ? "weighting every sample at meta temperature " + metaTemperature : "voting the top half by meta score");
+            LOG.infof("meta-RM %s (%s) loaded, reading samples in %s form; by default %s", metaDir.getFileName(), metaModel.config().architecture(),
+                    metaForm.configName(), metaTemperature > 0 ? "weighting every sample at meta temperature " + metaTemperature : "voting the top half");
         }
         Path scalarDir = config.scalarRm().dir().orElse(null);
         if (scalarDir != null) {
