@@ -161,6 +161,18 @@ class ArithmeticDefaultTest {
         assertTrue(refused[2].contains("INVALID_ARGUMENT") && refused[2].contains("budget.meta_temperature"), refused[2]);
     }
 
+    @Test
+    void theAccuracyHarnessVotesMetaRmAtKAsTheServerDoesByDefault(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path items = dir.resolve("items.jsonl"), out = dir.resolve("accuracy");
+        dev.principia.benchmark.ArithmeticItems.main(new String[] {"--seed", "77", "--count", "2", "--out", items.toString()});
+        dev.principia.benchmark.Accuracy.main(new String[] {"--input", items.toString(), "--samples", "2", "--addr", "localhost:" + GrpcTestSupport.PORT,
+                "--out", out.toString()});
+        String header = java.nio.file.Files.readAllLines(out.resolve("accuracy.md")).get(0);
+        assertTrue(header.contains("weighted by exp((meta-RM score - highest) / 2.0) (meta_temperature), the server's default for its meta-RM"),
+                "no rule given: the one ServerInfo reports; " + header);
+        assertEquals(2, java.nio.file.Files.readAllLines(out.resolve("draws.jsonl")).size());
+    }
+
     /** {exit code, stdout, stderr} of {@code principia score args}. */
     private static String[] scoreCommand(String[] args) {
         java.io.PrintStream out = System.out, err = System.err;
